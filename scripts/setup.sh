@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of ingressx from Debian's packages, then
+# builds the pinned Kubernetes binaries from the Go module proxy (cached by version
+# outside the work tree). Idempotent; safe to run on a brand-new machine.
+# Usage: scripts/setup.sh [--no-k8s]
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
+  clang-format
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev
+  etcd-server
+)
+
+need=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "setup: installing ${need[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+  # Debian's etcd-server package starts a system etcd; ingressx runs its own.
+  if systemctl is-active --quiet etcd 2>/dev/null; then $SUDO systemctl disable --now etcd || true; fi
+else
+  echo "setup: Debian packages already installed"
+fi
+
+if [ "${1:-}" != "--no-k8s" ]; then
+  "$here/dev/lib/build-k8s.sh" kube-apiserver >/dev/null
+fi
+echo "setup: done"
