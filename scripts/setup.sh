@@ -12,6 +12,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev
   etcd-server
+  nginx haproxy procps python3
 )
 
 need=()
@@ -23,9 +24,20 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   echo "setup: installing ${need[*]}"
   $SUDO apt-get update -q
+  # The hook tests start their own nginx and HAProxy; the packages' system services must
+  # not start (they would take port 80). Deny service starts during the install through
+  # policy-rc.d, unless the machine already has its own policy.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
   # Debian's etcd-server package starts a system etcd; ingressx runs its own.
   if systemctl is-active --quiet etcd 2>/dev/null; then $SUDO systemctl disable --now etcd || true; fi
+  for svc in nginx haproxy; do
+    if systemctl is-active --quiet "$svc" 2>/dev/null; then $SUDO systemctl disable --now "$svc" || true; fi
+  done
 else
   echo "setup: Debian packages already installed"
 fi

@@ -18,11 +18,11 @@
 #include <optional>
 #include <string>
 
+#include "ingressx/core/http.h"  // complete HttpTransport for the constructor's default
 #include "ingressx/core/kubeconfig.h"
 
 namespace ingressx {
 
-class HttpTransport;
 class ProcessRunner;
 class Clock;
 
@@ -91,10 +91,11 @@ class Client {
   void set_retry_policy(RetryPolicy p);
   ClientStats stats() const;
 
+  // Object verbs (get, create, update, remove, patch, apply) on a namespaced resource with an
+  // empty `ns` use the object's metadata.namespace, else the config's default namespace.
   json get(const ResourceRef& r, const std::string& ns, const std::string& name);
   // Returns nullopt on 404 instead of throwing.
-  std::optional<json> try_get(const ResourceRef& r, const std::string& ns,
-                              const std::string& name);
+  std::optional<json> try_get(const ResourceRef& r, const std::string& ns, const std::string& name);
   // One page; the List's metadata.continue holds the next token.
   json list(const ResourceRef& r, const std::string& ns, const ListOptions& opts = {});
   // Follows continue tokens (page size opts.limit, 500 if 0) and returns one List holding
@@ -107,8 +108,8 @@ class Client {
   // Deletes; returns false if it did not exist. propagation: Foreground|Background|Orphan.
   bool remove(const ResourceRef& r, const std::string& ns, const std::string& name,
               const std::string& propagation = "Background");
-  json patch(const ResourceRef& r, const std::string& ns, const std::string& name,
-             PatchType type, const json& patch, const std::string& subresource = "");
+  json patch(const ResourceRef& r, const std::string& ns, const std::string& name, PatchType type,
+             const json& patch, const std::string& subresource = "");
   // Server-side apply (application/apply-patch+yaml with a JSON body).
   json apply(const ResourceRef& r, const std::string& ns, const json& obj,
              const std::string& field_manager, bool force = false,
@@ -124,7 +125,8 @@ class Client {
   // Discovery: maps apiVersion + kind to its resource (cached; refreshed on a miss).
   ResourceRef resolve(const std::string& api_version, const std::string& kind);
 
-  // A raw request relative to the server (path starts with '/'); retries as above.
+  // A raw request relative to the server (path starts with '/'); retries as above. A 2xx
+  // body that is neither JSON nor labelled JSON (/healthz's "ok") is returned as a string.
   json raw(const std::string& method, const std::string& path, const std::string& body = "",
            const std::string& content_type = "application/json");
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <string>
 
 namespace ingressx {
 
@@ -37,8 +38,8 @@ class FakeClock final : public Clock {
   }
   std::chrono::system_clock::time_point wall_now() const override {
     std::lock_guard lock(mu_);
-    return wall_base_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                            now_ - TimePoint{});
+    return wall_base_ +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(now_ - TimePoint{});
   }
   void sleep_for(Duration d) override { advance(d); }
   void advance(Duration d) {

@@ -42,6 +42,8 @@ class Informer {
 
   void add_handlers(InformerHandlers h);  // before start()
   void start();
+  // Stops and joins. A later start() resumes watching from the last resourceVersion with
+  // the cache kept, so changes made meanwhile are delivered once (relisting on 410).
   void stop();
   // True once the first list has been delivered to handlers.
   bool wait_for_sync(std::chrono::milliseconds timeout);

@@ -52,12 +52,12 @@ struct RestConfig {
 };
 
 struct LoadOptions {
-  std::string kubeconfig;  // --kubeconfig
-  std::string context;     // --context
-  std::string cluster;     // --cluster
-  std::string user;        // --user
-  std::string namespace_;  // -n/--namespace
-  std::string as_user;     // --as
+  std::string kubeconfig;              // --kubeconfig
+  std::string context;                 // --context
+  std::string cluster;                 // --cluster
+  std::string user;                    // --user
+  std::string namespace_;              // -n/--namespace
+  std::string as_user;                 // --as
   std::vector<std::string> as_groups;  // --as-group
   std::chrono::milliseconds request_timeout{0};
 };
@@ -73,9 +73,9 @@ RestConfig load_rest_config(const LoadOptions& opts, const Environment& env = {}
 
 // In-cluster: KUBERNETES_SERVICE_HOST/PORT, the service-account token file (re-read by the
 // client), CA and namespace files under `sa_dir`.
-RestConfig in_cluster_config(const Environment& env = {},
-                             const std::string& sa_dir =
-                                 "/var/run/secrets/kubernetes.io/serviceaccount");
+RestConfig in_cluster_config(
+    const Environment& env = {},
+    const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
 // Parses a duration such as "30s", "1m30s", "500ms", "2h" (Go's time.ParseDuration subset);
 // a bare integer means seconds. Throws Error(kInvalidInput) naming `what`.

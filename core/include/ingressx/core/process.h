@@ -16,8 +16,8 @@ struct ProcessResult {
 };
 
 struct ProcessSpec {
-  std::vector<std::string> argv;                     // argv[0] is looked up in PATH
-  std::map<std::string, std::string> extra_env;      // added to the inherited environment
+  std::vector<std::string> argv;                 // argv[0] is looked up in PATH
+  std::map<std::string, std::string> extra_env;  // added to the inherited environment
   std::optional<std::string> stdin_data;
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };

@@ -2,9 +2,9 @@
 // YAML <-> JSON, the only place yaml-cpp is used. Scalars are typed as YAML 1.1/1.2 core
 // schema would (true/false, null, integers, floats; quoted scalars stay strings).
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace ingressx {
 

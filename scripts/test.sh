@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is missing, builds with the ci preset
+# (-Werror), runs the unit tests and the integration tests against a real etcd +
+# kube-apiserver (started and torn down by ctest fixtures), then builds the unit tests
+# with ASan+UBSan and runs them again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo "==> [$(($(date +%s) - start))s] $*"; }
+
+step "set-up (Debian packages, Kubernetes $(grep -m1 -o 'v1\.32\.[0-9]*' dev/lib/build-k8s.sh) from the Go module proxy)"
+scripts/setup.sh
+
+jobs="${INGRESSX_JOBS:-$(nproc)}"
+step "build (ci preset)"
+cmake --preset ci >/dev/null
+cmake --build --preset ci -j "$jobs"
+
+step "unit and integration tests"
+ctest --preset ci -j1 --timeout 600
+
+step "build (asan-ubsan preset)"
+cmake --preset asan-ubsan >/dev/null
+cmake --build --preset asan-ubsan -j "$jobs"
+
+step "unit tests under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --preset asan-ubsan -j1 --timeout 600
+
+step "all tests passed"
