@@ -12,10 +12,13 @@
 #include <boost/asio.hpp>
 // clang-format on
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -108,6 +111,31 @@ std::mutex& spawn_mutex() {
   return mu;
 }
 
+// Hands the child its environment: ours with `extra` applied. Built here rather than with
+// bp::environment, whose lookup in Boost 1.74 reads past the end of shorter entries.
+class ChildEnvironment : public bp::extend::handler {
+ public:
+  explicit ChildEnvironment(const std::map<std::string, std::string>& extra) {
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      if (extra.count(std::string(entry.substr(0, entry.find('=')))) == 0) {
+        entries_.emplace_back(entry);
+      }
+    }
+    for (const auto& [k, v] : extra) entries_.push_back(k + "=" + v);
+    for (auto& s : entries_) pointers_.push_back(s.data());
+    pointers_.push_back(nullptr);
+  }
+  template <typename Executor>
+  void on_setup(Executor& exec) const {
+    exec.env = pointers_.data();
+  }
+
+ private:
+  std::vector<std::string> entries_;
+  mutable std::vector<char*> pointers_;
+};
+
 int decode_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -135,9 +163,7 @@ class BoostProcessRunner final : public ProcessRunner {
     std::string exe = find_program(name);
     if (exe.empty()) throw Error(Error::Kind::kNotFound, name + ": program not found");
     std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-    // A copy: assigning into this_process::environment() itself would setenv() here.
-    bp::environment env = boost::this_process::environment();
-    for (const auto& [k, v] : spec.extra_env) env[k] = v;
+    ChildEnvironment env(spec.extra_env);
 
     ProcessResult result;  // outlives the io_context, whose pending reads point into it
     asio::io_context ioc;

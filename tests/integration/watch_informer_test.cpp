@@ -69,10 +69,15 @@ bool converged(Informer& inf, const std::string& ns, std::chrono::seconds timeou
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::map<std::string, std::string> server, cache;
-    for (auto& o : admin().list_all(refs::kConfigMaps, ns)["items"])
+    json list = admin().list_all(refs::kConfigMaps, ns);
+    for (auto& o : list["items"])
       server[o["metadata"]["name"]] = o["metadata"]["resourceVersion"];
     for (auto& o : inf.list()) cache[o["metadata"]["name"]] = o["metadata"]["resourceVersion"];
     if (server == cache) return true;
+    if (std::chrono::steady_clock::now() + 250ms >= deadline) {
+      for (auto& [k, v] : server) UNSCOPED_INFO("server: " << k << " @" << v);
+      for (auto& [k, v] : cache) UNSCOPED_INFO("informer: " << k << " @" << v);
+    }
     std::this_thread::sleep_for(200ms);
   }
   return false;

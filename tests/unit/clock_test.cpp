@@ -184,11 +184,14 @@ TEST_CASE("process runner", "[process]") {
     auto r = runner.run(cmd({"/bin/cat"}, "line 1\nline 2"));
     CHECK(r.out == "line 1\nline 2");
     auto env = cmd({"/usr/bin/env"});
-    env.extra_env = {{"INGRESSX_TEST_VAR", "42"}};
+    env.extra_env = {{"INGRESSX_TEST_VAR", "42"}, {"HOME", "/override"}};
     r = runner.run(env);
     CHECK_THAT(r.out, Contains("INGRESSX_TEST_VAR=42\n"));
     CHECK_THAT(r.out, Contains("PATH="));           // inherited
     CHECK(getenv("INGRESSX_TEST_VAR") == nullptr);  // only the child's environment
+    CHECK_THAT(r.out, Contains("HOME=/override\n"));
+    std::string lines = "\n" + r.out;
+    CHECK(lines.find("\nHOME=", lines.find("\nHOME=") + 1) == std::string::npos);  // replaced
   }
   SECTION("large outputs do not deadlock; unread stdin does not kill us") {
     std::string big(3 * 1024 * 1024, 'x');
