@@ -13,12 +13,12 @@
 #include "ingressx/core/kubeconfig.h"
 
 using namespace ingressx;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+double ms_since(Steady::time_point t) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - t).count();
 }
 
 long peak_rss_kib() {
@@ -30,7 +30,7 @@ long peak_rss_kib() {
 // Times `kubectl get --raw PATH` and returns (ms, bytes read).
 std::pair<double, size_t> kubectl_raw(const std::string& kubeconfig, const std::string& path) {
   std::string cmd = "kubectl --kubeconfig '" + kubeconfig + "' get --raw '" + path + "'";
-  auto t = Clock::now();
+  auto t = Steady::now();
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return {-1, 0};
   size_t bytes = 0;
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
                                      {"metadata", {{"name", ns}}}});
     std::string rv0 = c.list(refs::kConfigMaps, ns)["metadata"]["resourceVersion"];
 
-    auto t = Clock::now();
+    auto t = Steady::now();
     for (int i = 0; i < count; ++i) {
       c.create(refs::kConfigMaps, ns,
                {{"apiVersion", "v1"},
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     double best = 1e18, total = 0;
     size_t items = 0;
     for (int r = 0; r < rounds; ++r) {
-      t = Clock::now();
+      t = Steady::now();
       json list = c.list_all(refs::kConfigMaps, ns, ListOptions{});
       double ms = ms_since(t);
       items = list["items"].size();
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     wo.resource_version = rv0;
     wo.timeout_seconds = 60;
     int seen = 0;
-    t = Clock::now();
+    t = Steady::now();
     c.watch(refs::kConfigMaps, ns, wo,
             [&](const WatchEvent& e) { return !(e.type == "ADDED" && ++seen >= count); },
             [] { return false; });

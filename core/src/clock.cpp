@@ -91,7 +91,7 @@ std::string format_micro_time(std::chrono::system_clock::time_point t) {
   std::time_t secs;
   std::chrono::nanoseconds frac;
   split(t, secs, frac);
-  char buf[16];
+  char buf[32];
   std::snprintf(
       buf, sizeof buf, ".%06ldZ",
       static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(frac).count()));

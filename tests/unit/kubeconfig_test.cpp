@@ -158,7 +158,7 @@ TEST_CASE("overrides replace what the context names", "[kubeconfig]") {
   }
 }
 
-TEST_CASE("--kubeconfig names exactly one file, which must exist", "[kubeconfig]") {
+TEST_CASE("the --kubeconfig flag names exactly one file, which must exist", "[kubeconfig]") {
   auto env = kubeconfig_env({"merge/a.yaml"});
   LoadOptions opts;
   opts.kubeconfig = data("merge/b.yaml");
