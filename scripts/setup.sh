@@ -2,7 +2,10 @@
 # Installs every build and test dependency of ingressx from Debian's packages, then
 # builds the pinned Kubernetes binaries from the Go module proxy (cached by version
 # outside the work tree). Idempotent; safe to run on a brand-new machine.
-# Usage: scripts/setup.sh [--no-k8s]
+# Usage: scripts/setup.sh [--no-k8s | --cluster]
+#   --no-k8s   Debian packages only
+#   --cluster  also build the node components (kubelet, kube-controller-manager,
+#              kube-scheduler, kube-proxy) and CoreDNS for `dev/cluster up`
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -13,6 +16,9 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev
   etcd-server
   nginx haproxy procps python3
+  # the single-node cluster (dev/cluster up): runtime, CNI plugins, image tools
+  containerd runc containernetworking-plugins umoci iptables conntrack socat
+  iproute2 busybox-static
 )
 
 need=()
@@ -35,7 +41,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
   # Debian's etcd-server package starts a system etcd; ingressx runs its own.
   if systemctl is-active --quiet etcd 2>/dev/null; then $SUDO systemctl disable --now etcd || true; fi
-  for svc in nginx haproxy; do
+  for svc in nginx haproxy containerd; do
     if systemctl is-active --quiet "$svc" 2>/dev/null; then $SUDO systemctl disable --now "$svc" || true; fi
   done
 else
@@ -44,5 +50,10 @@ fi
 
 if [ "${1:-}" != "--no-k8s" ]; then
   "$here/dev/lib/build-k8s.sh" kube-apiserver >/dev/null
+fi
+if [ "${1:-}" = "--cluster" ]; then
+  "$here/dev/lib/build-k8s.sh" kube-apiserver kubelet kube-controller-manager kube-scheduler \
+    kube-proxy >/dev/null
+  "$here/dev/lib/build-coredns.sh" >/dev/null
 fi
 echo "setup: done"

@@ -6,6 +6,7 @@
 // every 100 ms so `cancelled()` is noticed quickly even when no data flows.
 
 #include <curl/curl.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -107,6 +108,13 @@ size_t on_write(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// Child processes (exec credential plugins, tools) must not inherit API connections.
+int on_socket(void*, curl_socket_t fd, curlsocktype) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  return CURL_SOCKOPT_OK;
+}
+
 // True when curl gave up before any of the request could have reached the server.
 bool before_request(CURL* h, CURLcode rc) {
   switch (rc) {
@@ -142,7 +150,11 @@ class CurlTransport final : public HttpTransport {
     configure(h.get(), req, t, headers.get(), /*streaming=*/false);
     CURLcode rc = curl_easy_perform(h.get());
     if (rc != CURLE_OK) fail(h.get(), req, rc, t);
-    if (t.resp.status == 0) curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &t.resp.status);
+    if (t.resp.status == 0) {
+      long code = 0;
+      curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &code);
+      t.resp.status = static_cast<int>(code);
+    }
     return std::move(t.resp);
   }
 
@@ -206,7 +218,6 @@ class CurlTransport final : public HttpTransport {
       if (!idle_.empty()) {
         Easy h = std::move(idle_.back());
         idle_.pop_back();
-        curl_easy_reset(h.get());  // keeps live connections, DNS and TLS session caches
         return h;
       }
     }
@@ -216,8 +227,11 @@ class CurlTransport final : public HttpTransport {
   }
 
   void release(Easy h) {
+    if (!h) return;
+    // Drops pointers into the finished transfer; keeps live connections, DNS and TLS caches.
+    curl_easy_reset(h.get());
     std::lock_guard lock(mu_);
-    if (h && idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(h));
+    if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(h));
   }
 
   Slist header_list(const HttpRequest& req) const {
@@ -238,6 +252,7 @@ class CurlTransport final : public HttpTransport {
   void configure(CURL* h, const HttpRequest& req, Transfer& t, curl_slist* headers,
                  bool streaming) const {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t.errbuf);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);

@@ -22,6 +22,22 @@ STAGING=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-g
   kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission
   sample-apiserver sample-cli-plugin sample-controller)
 
+# The module proxy reachable here does not serve every staging module at every patch
+# release (some return 403 "not available"). These are pinned to the newest v0.32.x
+# whose .info, .mod, .zip and checksum-database entry are all served; they are API-type / helper modules whose
+# code does not change between patch releases in ways the binaries depend on.
+declare -A STAGING_OVERRIDE=(
+  [csi-translation-lib]=v0.32.10
+  [endpointslice]=v0.32.5
+  [kube-controller-manager]=v0.32.6
+  [kube-proxy]=v0.32.7
+  [kube-scheduler]=v0.32.10
+)
+[ "$K8S_VERSION" = v1.32.13 ] || STAGING_OVERRIDE=()
+
+# go build parallelism (the machine is shared; 2 by default).
+GO_P="${INGRESSX_GO_BUILD_P:-2}"
+
 missing=()
 for c in "${components[@]}"; do
   [ -x "$BIN/$c" ] || missing+=("$c")
@@ -34,8 +50,12 @@ fi
 command -v go >/dev/null || { echo "build-k8s: go is not installed" >&2; exit 1; }
 mkdir -p "$OUT/src" "$BIN"
 cd "$OUT/src"
-if [ ! -f go.sum ] || [ ! -f .complete ]; then
+spec="$(for m in "${STAGING[@]}"; do
+  echo "replace k8s.io/$m => k8s.io/$m ${STAGING_OVERRIDE[$m]:-$STAGING_VERSION}"
+done)"
+if [ ! -f go.sum ] || [ ! -f .complete ] || [ "$(cat .spec 2>/dev/null)" != "$spec" ]; then
   echo "build-k8s: preparing wrapper module for k8s.io/kubernetes $K8S_VERSION" >&2
+  rm -f .complete
   {
     echo "module ingressx.io/k8sbuild"
     echo
@@ -43,9 +63,7 @@ if [ ! -f go.sum ] || [ ! -f .complete ]; then
     echo
     echo "require k8s.io/kubernetes $K8S_VERSION"
     echo
-    for m in "${STAGING[@]}"; do
-      echo "replace k8s.io/$m => k8s.io/$m $STAGING_VERSION"
-    done
+    printf '%s\n' "$spec"
   } >go.mod
   cat >tools.go <<'GO'
 //go:build tools
@@ -61,6 +79,7 @@ import (
 )
 GO
   GOFLAGS=-mod=mod go mod tidy -e >&2
+  printf '%s\n' "$spec" >.spec
   touch .complete
 fi
 
@@ -72,10 +91,14 @@ for p in "${pkgs[@]}"; do
   ldflags+=" -X $p.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
   ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 done
-for c in "${missing[@]}"; do
-  echo "build-k8s: building $c $K8S_VERSION (cold builds take several minutes)" >&2
-  CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "$ldflags" -o "$BIN/$c.tmp" \
-    "k8s.io/kubernetes/cmd/$c" >&2
-  mv "$BIN/$c.tmp" "$BIN/$c"
-done
+# One `go build` for all missing components, so shared packages compile once.
+echo "build-k8s: building ${missing[*]} $K8S_VERSION (cold builds take several minutes)" >&2
+tmp="$BIN/.tmp.$$"
+rm -rf -- "$tmp"
+mkdir -p -- "$tmp"
+pkgs=()
+for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+CGO_ENABLED=0 go build -p "$GO_P" -mod=mod -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}" >&2
+for c in "${missing[@]}"; do mv "$tmp/$c" "$BIN/$c"; done
+rm -rf -- "$tmp"
 echo "$BIN"

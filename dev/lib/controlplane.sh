@@ -8,6 +8,7 @@ TOKEN_USER="ingressx-token-user"
 EXEC_USER="ingressx-exec-user"
 SA_ISSUER="https://kubernetes.default.svc.cluster.local"
 READY_TIMEOUT="${INGRESSX_READY_TIMEOUT:-90}"
+APISERVER_EXTRA_ARGS=()
 
 # --- etcd --------------------------------------------------------------------------
 
@@ -94,6 +95,8 @@ start_apiserver() {
     # node there is nothing to reconcile, so keep the log free of that error.
     --endpoint-reconciler-type=none
     --v=1
+    # The full cluster overrides some of these (last flag wins): see dev/cluster.
+    "${APISERVER_EXTRA_ARGS[@]}"
   )
   log "starting kube-apiserver on https://127.0.0.1:$port"
   printf 'https://127.0.0.1:%s\n' "$port" >"$RUN_DIR/apiserver.url"
@@ -243,7 +246,7 @@ apply_rbac() {
 write_env() {
   cat >"$ENV_FILE.tmp" <<EOF
 INGRESSX_CLUSTER_DIR=$DIR
-MODE=control-plane-only
+MODE=${CLUSTER_MODE:-control-plane-only}
 K8S_VERSION=$K8S_VERSION
 KUBECONFIG=$KUBECONFIG_FILE
 APISERVER_URL=$1
@@ -260,6 +263,7 @@ SERVICE_CLUSTER_IP_RANGE=$SERVICE_CIDR
 SERVICE_ACCOUNT_ISSUER=$SA_ISSUER
 APISERVER_LOG=$LOG_DIR/kube-apiserver.log
 ETCD_LOG=$LOG_DIR/etcd.log
+${EXTRA_ENV:-}
 EOF
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }

@@ -146,7 +146,7 @@ TEST_CASE("loopback: a garbage body and a Status body", "[client][loopback]") {
   CHECK(c.raw("GET", "/garbage") == json("<html>this is not json</html>"));
 }
 
-TEST_CASE("loopback: headers and bodies reach the server; the connection is reused",
+TEST_CASE("loopback: headers and bodies reach the server, and the connection is reused",
           "[client][loopback]") {
   RestConfig cfg = local_config();
   cfg.token = "tok";

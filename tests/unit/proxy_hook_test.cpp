@@ -154,7 +154,7 @@ TEST_CASE("prestop: a failed signal is logged and the drain wait still runs") {
   CHECK(out.verdict == proxy::DrainVerdict::kDrained);
 }
 
-TEST_CASE("FileRunLock: one holder; the marker survives the holder") {
+TEST_CASE("FileRunLock: one holder, and the marker survives the holder") {
   auto dir = std::filesystem::temp_directory_path() / ("ingressx-lock-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   FakeClock clock;

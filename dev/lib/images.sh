@@ -1,0 +1,148 @@
+# Locally built OCI images for dev/cluster (no registry): built with umoci into an OCI
+# layout, archived, cached by content under $IMAGE_CACHE, and imported into our
+# containerd's k8s.io namespace. Sourced, not executed.
+# shellcheck shell=bash
+#
+# Images (all named localhost/ingressx/..., so the CRI never tries a registry):
+#   localhost/ingressx/pause:3.10   the sandbox image (a static C program)
+#   localhost/ingressx/nginx:dev    Debian's nginx with stub_status on, plus busybox
+#                                   (sh, nslookup, wget) for exec and DNS checks
+
+IMAGE_CACHE="${INGRESSX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ingressx}/images"
+PAUSE_IMAGE="localhost/ingressx/pause:3.10"
+NGINX_IMAGE="localhost/ingressx/nginx:dev"
+
+# _oci_archive NAME TAG ROOTFS_FN CONFIG_ARGS... : builds an OCI image whose single layer
+# is what ROOTFS_FN DIR puts into DIR, with umoci; prints the path of the archive.
+# The archive is cached by a hash of this file, the rootfs function and its inputs
+# (IMAGE_INPUTS, a list of files).
+_oci_archive() {
+  local name="$1" tag="$2" fn="$3"
+  shift 3
+  local key
+  key="$({
+    cat "${BASH_SOURCE[0]}"
+    declare -f "$fn"
+    printf '%s\n' "$@"
+    local f
+    for f in "${IMAGE_INPUTS[@]}"; do sha256sum "$f" 2>/dev/null || echo "$f"; done
+  } | sha256sum | cut -c1-16)"
+  local out="$IMAGE_CACHE/$name-$tag-$key.tar"
+  if [ -s "$out" ]; then
+    printf '%s\n' "$out"
+    return 0
+  fi
+  command -v umoci >/dev/null || die "umoci is not installed (scripts/setup.sh)"
+  local work
+  work="$(mktemp -d "$IMAGE_CACHE/.build-$name.XXXXXX")"
+  umoci init --layout "$work/oci" >&2
+  umoci new --image "$work/oci:$tag" >&2
+  umoci unpack --image "$work/oci:$tag" "$work/bundle" >&2
+  "$fn" "$work/bundle/rootfs" >&2
+  umoci repack --image "$work/oci:$tag" "$work/bundle" >&2
+  umoci config --image "$work/oci:$tag" --author=ingressx --os=linux --architecture=amd64 "$@" >&2
+  umoci gc --layout "$work/oci" >&2
+  tar -C "$work/oci" -cf "$out.tmp" .
+  mv "$out.tmp" "$out"
+  rm -rf -- "$work"
+  printf '%s\n' "$out"
+}
+
+_pause_rootfs() {
+  local root="$1" src
+  src="$(mktemp -d)"
+  cat >"$src/pause.c" <<'C'
+/* The pod sandbox's init: reaps children, exits on SIGINT/SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void down(int sig) { (void)sig; _exit(0); }
+static void reap(int sig) { (void)sig; while (waitpid(-1, NULL, WNOHANG) > 0) {} }
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "-v") == 0) { puts("ingressx-pause 3.10"); return 0; }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = down;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = reap;
+  sa.sa_flags = SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+  for (;;) pause();
+}
+C
+  gcc -static -Os -s -o "$root/pause" "$src/pause.c" || die "could not compile the pause program (gcc -static)"
+  rm -rf -- "$src"
+}
+
+_nginx_rootfs() {
+  local root="$1" f lib
+  mkdir -p "$root"/{bin,etc/nginx,tmp,var/lib/nginx,var/log/nginx,run,usr/sbin,usr/share/nginx/html,lib64,proc,sys,dev}
+  chmod 1777 "$root/tmp"
+  cp /usr/sbin/nginx "$root/usr/sbin/nginx"
+  # The shared libraries nginx links against, at their real paths.
+  while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done < <(ldd /usr/sbin/nginx | grep -o '/[^ ]*' | sort -u)
+  cp /usr/share/nginx/html/index.html "$root/usr/share/nginx/html/" 2>/dev/null ||
+    echo '<h1>ingressx nginx</h1>' >"$root/usr/share/nginx/html/index.html"
+  cp /etc/nginx/mime.types "$root/etc/nginx/"
+  cp /bin/busybox "$root/bin/busybox"
+  for f in $(/bin/busybox --list); do
+    [ -e "$root/bin/$f" ] || ln -s busybox "$root/bin/$f"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n' >"$root/etc/group"
+  printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
+  cat >"$root/etc/nginx/nginx.conf" <<'NGINX'
+# ingressx dev proxy image: Debian's nginx, stub_status on /nginx_status.
+daemon off;
+worker_processes 1;
+user www-data;
+pid /run/nginx.pid;
+error_log stderr notice;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  access_log /dev/stdout;
+  server {
+    listen 80 default_server;
+    location = /nginx_status { stub_status; }
+    location = /healthz { return 200 "ok\n"; }
+    location / {
+      default_type text/plain;
+      return 200 "ingressx-nginx $hostname\n";
+    }
+  }
+}
+NGINX
+}
+
+# build_images : builds (or reuses) the archives; sets PAUSE_TAR and NGINX_TAR.
+build_images() {
+  mkdir -p -- "$IMAGE_CACHE"
+  local t0
+  t0="$(now)"
+  IMAGE_INPUTS=()
+  PAUSE_TAR="$(_oci_archive pause 3.10 _pause_rootfs --config.entrypoint=/pause --config.user=65535:65535)" ||
+    die "could not build the pause image"
+  IMAGE_INPUTS=(/usr/sbin/nginx /bin/busybox)
+  NGINX_TAR="$(_oci_archive nginx dev _nginx_rootfs --config.entrypoint=/usr/sbin/nginx \
+    --config.exposedports=80/tcp --config.stopsignal=SIGQUIT)" || die "could not build the nginx image"
+  log "images ready in $(elapsed "$t0") ($IMAGE_CACHE)"
+}
+
+# import_image TAR NAME : imports an archive into containerd's k8s.io namespace as NAME.
+import_image() {
+  local tar="$1" name="$2"
+  ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --base-name "${name%:*}" "$tar" >/dev/null ||
+    die "could not import $tar as $name"
+  ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx "$name" ||
+    die "imported $tar but containerd has no image $name"
+}
