@@ -9,7 +9,9 @@
 #                                   (sh, nslookup, wget) for exec and DNS checks
 
 IMAGE_CACHE="${INGRESSX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ingressx}/images"
+# shellcheck disable=SC2034
 PAUSE_IMAGE="localhost/ingressx/pause:3.10"
+# shellcheck disable=SC2034
 NGINX_IMAGE="localhost/ingressx/nginx:dev"
 
 # _oci_archive NAME TAG ROOTFS_FN CONFIG_ARGS... : builds an OCI image whose single layer
@@ -130,9 +132,11 @@ build_images() {
   local t0
   t0="$(now)"
   IMAGE_INPUTS=()
+  # shellcheck disable=SC2034
   PAUSE_TAR="$(_oci_archive pause 3.10 _pause_rootfs --config.entrypoint=/pause --config.user=65535:65535)" ||
     die "could not build the pause image"
   IMAGE_INPUTS=(/usr/sbin/nginx /bin/busybox)
+  # shellcheck disable=SC2034
   NGINX_TAR="$(_oci_archive nginx dev _nginx_rootfs --config.entrypoint=/usr/sbin/nginx \
     --config.exposedports=80/tcp --config.stopsignal=SIGQUIT)" || die "could not build the nginx image"
   log "images ready in $(elapsed "$t0") ($IMAGE_CACHE)"

@@ -12,7 +12,12 @@
 #   iptables       KUBE-* (kube-proxy, kubelet) and CNI-* (bridge, portmap) chains, removed
 #                  only when none of them existed before `up` (run/iptables-owned)
 #   sysctls        the values before `up` are recorded in run/sysctl.saved and restored
-#   files          /var/log/containers/* links into $DIR, /var/lib/cni/results/$CNI_NET-*
+#   files          /var/log/containers/* links into $DIR; /var/lib/cni/results/ entries of
+#                  our sandboxes; the directories /run/netns, /var/lib/cni, /run/containerd
+#                  and /var/log/containers when `up` created them (and they are empty)
+# What `up` recorded lives in $HOST_STATE (kept until `down` succeeds); the list of
+# sandboxes and network namespaces of the last run is also kept in $LOG_DIR/node-objects
+# for `dev/cluster leftovers`.
 
 NODE_NAME="${INGRESSX_NODE_NAME:-ingressx-node}"
 POD_CIDR="${INGRESSX_POD_CIDR:-10.244.0.0/24}"
@@ -23,7 +28,10 @@ BRIDGE="ingressx0"
 CNI_NET="ingressx"
 CGROUP_NAME="ingressx"
 CNI_BIN_DIR="/usr/lib/cni"
+# shellcheck disable=SC2034 # used by dev/cluster
 NODE_COMPONENTS=(containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns)
+# Host directories that containerd, the CNI plugins and the kubelet create when missing.
+HOST_DIRS=(/run/netns /var/lib/cni /run/containerd /var/log/containers)
 SYSCTLS=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables
   net.bridge.bridge-nf-call-ip6tables vm.overcommit_memory vm.panic_on_oom kernel.panic
   kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
@@ -35,6 +43,8 @@ node_paths() {
   CNI_DIR="$DIR/cni"
   COMPONENT_DIR="$DIR/components"
   POD_LOG_DIR="$DIR/pod-logs"
+  HOST_STATE="$DIR/host-state"
+  NODE_OBJECTS="$LOG_DIR/node-objects"
 }
 
 # node_ip : the address pods and the apiserver use to reach this node (the source
@@ -78,18 +88,25 @@ _chains_present() {
 # record_host_state : sysctls, iptables ownership, /var/log/containers; before anything starts.
 record_host_state() {
   local s f
-  : >"$RUN_DIR/sysctl.saved"
+  mkdir -p "$HOST_STATE"
+  [ -f "$HOST_STATE/sysctl.saved" ] && return 0 # a previous up's records are still valid
+  : >"$NODE_OBJECTS"
+  : >"$HOST_STATE/created-dirs"
+  for f in "${HOST_DIRS[@]}"; do
+    [ -e "$f" ] || echo "$f" >>"$HOST_STATE/created-dirs"
+  done
+  : >"$HOST_STATE/sysctl.saved.tmp"
   for s in "${SYSCTLS[@]}"; do
     f="/proc/sys/${s//.//}"
-    [ -r "$f" ] && printf '%s=%s\n' "$s" "$(cat "$f")" >>"$RUN_DIR/sysctl.saved"
+    [ -r "$f" ] && printf '%s=%s\n' "$s" "$(cat "$f")" >>"$HOST_STATE/sysctl.saved.tmp"
   done
   if [ -z "$(_chains_present)" ]; then
-    echo yes >"$RUN_DIR/iptables-owned"
+    echo yes >"$HOST_STATE/iptables-owned"
   else
     log "warning: KUBE-*/CNI-* iptables chains exist already (another cluster?); down will not remove any"
-    echo no >"$RUN_DIR/iptables-owned"
+    echo no >"$HOST_STATE/iptables-owned"
   fi
-  [ -d /var/log/containers ] && echo yes >"$RUN_DIR/varlogcontainers-existed" || echo no >"$RUN_DIR/varlogcontainers-existed"
+  mv "$HOST_STATE/sysctl.saved.tmp" "$HOST_STATE/sysctl.saved"
 }
 
 # --- cgroups -----------------------------------------------------------------------
@@ -172,9 +189,18 @@ EOF
 
 # --- containerd --------------------------------------------------------------------
 
+# _have_cap BIT : true if this process has capability BIT in its effective set.
+_have_cap() {
+  local eff
+  eff="$(awk '/^CapEff:/ { print $2 }' /proc/self/status)"
+  (((16#$eff >> $1) & 1))
+}
+
 start_containerd() {
   local t0
   t0="$(now)"
+  RESTRICT_OOM=false
+  _have_cap 24 || RESTRICT_OOM=true # CAP_SYS_RESOURCE
   mkdir -p "$CTRD_DIR"/{root,state,runc,opt} "$CNI_DIR/net.d" "$CNI_DIR/ipam"
   cat >"$CTRD_DIR/config.toml" <<EOF
 # containerd for the ingressx dev cluster ($DIR); not the system's containerd.
@@ -204,13 +230,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   max_container_log_line_size = 16384
+  # Clamp pods' oom_score_adj at containerd's own: without CAP_SYS_RESOURCE (missing in
+  # some VMs and sandboxes) runc cannot lower it (the pause container asks for -998).
+  restrict_oom_score_adj = $RESTRICT_OOM
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        BinaryName = "$(command -v runc)"
+        BinaryName = "${INGRESSX_RUNC:-$(command -v runc)}"
         Root = "$CTRD_DIR/runc"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -344,6 +373,7 @@ hostnameOverride: $NODE_NAME
 clusterCIDR: $POD_CIDR
 healthzBindAddress: 127.0.0.1:$healthz
 metricsBindAddress: 127.0.0.1:$metrics
+oomScoreAdj: 0
 # Leave the machine's conntrack sysctls alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
@@ -384,8 +414,13 @@ EOF
 # cluster_objects : RBAC for CoreDNS and the kube-dns Service with a hand-made
 # EndpointSlice pointing at the CoreDNS host process.
 cluster_objects() {
-  local port="$1"
-  kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f - >/dev/null <<EOF || die "could not create the cluster DNS objects"
+  local port="$1" i
+  # kube-system is created by the apiserver shortly after /readyz.
+  for ((i = 0; i < 150; i++)); do
+    kubectl --kubeconfig "$KUBECONFIG_FILE" get namespace kube-system >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f - >"$LOG_DIR/cluster-objects.log" 2>&1 <<EOF ||
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: "ingressx:coredns", labels: {app.kubernetes.io/managed-by: ingressx-dev-cluster}}
@@ -432,6 +467,7 @@ endpoints:
   conditions: {ready: true}
   nodeName: $NODE_NAME
 EOF
+    { cat "$LOG_DIR/cluster-objects.log" >&2; die "could not create the cluster DNS objects"; }
 }
 
 # wait_node_ready TIMEOUT
@@ -472,6 +508,23 @@ _ours_by_cmdline() {
     cl="$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null)" || continue
     [[ "$cl" == *containerd-shim*" -address $CONTAINERD_SOCK "* ]] && echo "$p"
   done
+  return 0
+}
+
+# revive_containerd : if our containerd died while its pods live on, start it again with
+# the recorded command line so that stop_pods can find and stop them.
+revive_containerd() {
+  component_running containerd && return 0
+  [ -f "$RUN_DIR/containerd.args" ] && [ -d "$CTRD_DIR/root" ] || return 0
+  local args i
+  mapfile -t args <"$RUN_DIR/containerd.args"
+  log "containerd is not running; starting it again to stop its pods"
+  start_daemon containerd "$LOG_DIR/containerd.log" "${args[@]}"
+  for ((i = 0; i < 100; i++)); do
+    ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "containerd did not come back; stopping its pods by cgroup"
 }
 
 # stop_pods : before containerd stops — remember our sandboxes' netns paths, kill and
@@ -480,9 +533,10 @@ stop_pods() {
   [ -S "$CONTAINERD_SOCK" ] && component_running containerd || return 0
   local c=(ctr --address "$CONTAINERD_SOCK" -n k8s.io) id
   "${c[@]}" containers ls -q 2>/dev/null | while read -r id; do
+    echo "container $id"
     "${c[@]}" containers info "$id" 2>/dev/null |
-      grep -o '"/var/run/netns/[^"]*"\|"/run/netns/[^"]*"' | tr -d '"' || true
-  done | sort -u >>"$RUN_DIR/netns.list"
+      grep -o '"/var/run/netns/[^"]*"\|"/run/netns/[^"]*"' | tr -d '"' | sed 's/^/netns /' || true
+  done | sort -u >>"$NODE_OBJECTS"
   for id in $("${c[@]}" tasks ls -q 2>/dev/null); do
     "${c[@]}" tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
   done
@@ -509,6 +563,23 @@ kill_leftovers() {
   [ ${#pids[@]} -eq 0 ] || { log "processes left: ${pids[*]}"; return 1; }
 }
 
+# _netns_by_lease : "netns PATH" and "container ID" lines for the network namespaces in
+# /run/netns whose eth0 address our host-local IPAM leased (to that container); finds the
+# namespaces of pods whose sandboxes containerd no longer knows.
+_netns_by_lease() {
+  local f ip lease
+  [ -d "$CNI_DIR/ipam/$CNI_NET" ] && [ -d /run/netns ] || return 0
+  for f in /run/netns/cni-*; do
+    [ -e "$f" ] || continue
+    ip="$(nsenter --net="$f" ip -4 -o addr show dev eth0 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')"
+    lease="$CNI_DIR/ipam/$CNI_NET/$ip"
+    [ -n "$ip" ] && [ -f "$lease" ] || continue
+    echo "netns $f"
+    echo "container $(head -n1 "$lease" | tr -d '\r')"
+  done
+  return 0
+}
+
 unmount_ours() {
   local m rc=0
   # Deepest first. Mount points are octal-escaped in /proc/self/mountinfo.
@@ -516,12 +587,17 @@ unmount_ours() {
     umount -l "$m" 2>/dev/null || { log "could not unmount $m"; rc=1; }
   done < <(awk '{ print $5 }' /proc/self/mountinfo | sed 's/\\040/ /g' |
     grep -E "^$DIR/|^$(realpath -m "$DIR")/" | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
-  if [ -f "$RUN_DIR/netns.list" ]; then
-    while read -r m; do
-      [ -n "$m" ] || continue
-      if grep -q " $m " /proc/self/mountinfo; then umount "$m" 2>/dev/null || umount -l "$m" || rc=1; fi
-      rm -f -- "$m"
-    done <"$RUN_DIR/netns.list"
+  local kind r
+  _netns_by_lease >>"$NODE_OBJECTS"
+  if [ -f "$NODE_OBJECTS" ]; then
+    while read -r kind m; do
+      [ "$kind" = netns ] && [ -n "$m" ] || continue
+      r="$(realpath -m -- "$m")"
+      if awk -v p="$r" '$5 == p { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+        umount "$r" 2>/dev/null || umount -l "$r" || { log "could not unmount $r"; rc=1; }
+      fi
+      rm -f -- "$r" || rc=1
+    done <"$NODE_OBJECTS"
   fi
   return $rc
 }
@@ -533,8 +609,8 @@ _drop_chains() {
     "$ipt" -t "$t" -S >/dev/null 2>&1 || continue
     # rules in any chain that jump to one of ours, then our chains themselves
     while read -r rule; do
-      # shellcheck disable=SC2086 # rule is a list of words
-      "$ipt" -t "$t" ${rule/-A /-D } 2>/dev/null || true
+      # -S prints rules shell-quoted (comments are in double quotes)
+      eval "\"\$ipt\" -t \"\$t\" ${rule/#-A /-D }" 2>/dev/null || log "could not delete ($ipt -t $t) $rule"
     done < <("$ipt" -t "$t" -S | grep -E "^-A " | grep -E -- "-j ($pat)" | grep -vE "^-A ($pat) ")
     for chain in $("$ipt" -t "$t" -S | awk '$1 == "-N" { print $2 }' | grep -E "^($pat)"); do
       "$ipt" -t "$t" -F "$chain" 2>/dev/null || true
@@ -546,8 +622,8 @@ _drop_chains() {
 }
 
 remove_iptables() {
-  [ "$(cat "$RUN_DIR/iptables-owned" 2>/dev/null)" = yes ] || {
-    [ -f "$RUN_DIR/iptables-owned" ] && log "KUBE-*/CNI-* chains existed before up: leaving iptables alone"
+  [ "$(cat "$HOST_STATE/iptables-owned" 2>/dev/null)" = yes ] || {
+    [ -f "$HOST_STATE/iptables-owned" ] && log "KUBE-*/CNI-* chains existed before up: leaving iptables alone"
     return 0
   }
   local ipt
@@ -558,24 +634,36 @@ remove_iptables() {
 }
 
 restore_host_state() {
-  local line k v
-  if [ -f "$RUN_DIR/sysctl.saved" ]; then
+  local line k v id kind
+  if [ -f "$HOST_STATE/sysctl.saved" ]; then
     while IFS='=' read -r k v; do
       [ -n "$k" ] || continue
       printf '%s' "$v" >"/proc/sys/${k//.//}" 2>/dev/null || true
-    done <"$RUN_DIR/sysctl.saved"
+    done <"$HOST_STATE/sysctl.saved"
   fi
   if [ -d /var/log/containers ]; then
     for line in /var/log/containers/*; do
       [ -L "$line" ] || continue
       case "$(readlink "$line")" in "$DIR"/*) rm -f -- "$line" ;; esac
     done
-    if [ "$(cat "$RUN_DIR/varlogcontainers-existed" 2>/dev/null)" = no ]; then
-      rmdir /var/log/containers 2>/dev/null || true
-    fi
   fi
-  rm -f /var/lib/cni/results/"$CNI_NET"-* 2>/dev/null || true
+  # libcni's cache entries of our sandboxes: <network>-<sandbox id>-<ifname>
+  if [ -f "$NODE_OBJECTS" ]; then
+    while read -r kind id; do
+      [ "$kind" = container ] && [ -n "$id" ] || continue
+      rm -f -- /var/lib/cni/results/"$CNI_NET-$id"-* /var/lib/cni/results/cni-loopback-"$id"-*
+      # a shim killed by force leaves its socket: /run/containerd/s/sha256(address/ns/id)
+      rm -f -- "/run/containerd/s/$(printf '%s' "$CONTAINERD_SOCK/k8s.io/$id" | sha256sum | cut -c1-64)"
+    done <"$NODE_OBJECTS"
+  fi
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" || log "could not delete $BRIDGE"; fi
+  # Directories up created (only if empty: anything else's files keep them).
+  if [ -f "$HOST_STATE/created-dirs" ]; then
+    while read -r line; do
+      [ -d "$line" ] || continue
+      find "$line" -depth -type d -empty -delete 2>/dev/null || true
+    done <"$HOST_STATE/created-dirs"
+  fi
 }
 
 # node_down : the node half of `down`, after the pid-recorded components are stopped
@@ -587,6 +675,7 @@ node_down() {
   for c in coredns kube-proxy kubelet kube-scheduler kube-controller-manager; do
     stop_component "$c" || rc=1
   done
+  revive_containerd
   stop_pods
   stop_component containerd || rc=1
   kill_leftovers || rc=1
@@ -594,6 +683,7 @@ node_down() {
   remove_iptables
   restore_host_state
   remove_cgroup_root || rc=1
+  [ $rc -ne 0 ] || rm -rf -- "$HOST_STATE"
   return $rc
 }
 
@@ -604,12 +694,29 @@ node_leftovers() {
   for p in $(_ours_by_cmdline); do echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done
   for p in $(_cgroup_pids); do echo "process $p in cgroup $CGROUP_NAME"; done
   awk '{ print $5 }' /proc/self/mountinfo | grep -E "^$DIR/" | sed 's/^/mount /' || true
-  if [ -f "$RUN_DIR/netns.list" ]; then
-    while read -r p; do [ -e "$p" ] && echo "netns $p"; done <"$RUN_DIR/netns.list"
+  local kind
+  if [ -f "$NODE_OBJECTS" ]; then
+    while read -r kind p; do
+      case "$kind" in
+        netns) [ -e "$p" ] && echo "netns $p" ;;
+        container)
+          find /var/lib/cni/results -name "*-$p-*" 2>/dev/null | sed 's/^/file /'
+          local sock
+          sock="/run/containerd/s/$(printf '%s' "$CONTAINERD_SOCK/k8s.io/$p" | sha256sum | cut -c1-64)"
+          [ -e "$sock" ] && echo "socket $sock"
+          ;;
+      esac
+    done <"$NODE_OBJECTS"
   fi
+  if [ -f "$HOST_STATE/created-dirs" ]; then
+    while read -r p; do [ -e "$p" ] && echo "directory $p (created by up)"; done <"$HOST_STATE/created-dirs"
+  fi
+  for p in /var/log/containers/*; do
+    [ -L "$p" ] && case "$(readlink "$p")" in "$DIR"/*) echo "link $p" ;; esac
+  done
   ip link show "$BRIDGE" >/dev/null 2>&1 && echo "interface $BRIDGE"
   ip -o link show 2>/dev/null | grep -F "master $BRIDGE" | sed 's/^/interface /' || true
-  if [ "$(cat "$RUN_DIR/iptables-owned" 2>/dev/null)" != no ]; then
+  if [ "$(cat "$HOST_STATE/iptables-owned" 2>/dev/null)" != no ]; then
     _chains_present | sed 's/^:/iptables chain /'
   fi
   local m

@@ -4,32 +4,18 @@
 #include <chrono>
 #include <thread>
 
+#include "api_fixtures.h"
 #include "controlplane.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/kubeconfig.h"
 
 using namespace ingressx;
+using testing::admin;
+using testing::make_namespace;
 using namespace std::chrono_literals;
 
 namespace {
-
-Client& admin() {
-  static Client c([] {
-    LoadOptions o;
-    o.kubeconfig = testing::control_plane().kubeconfig;
-    return load_rest_config(o);
-  }());
-  return c;
-}
-
-std::string make_namespace(const std::string& prefix) {
-  static int n = 0;
-  std::string name = prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-  admin().create(refs::kNamespaces, "", {{"apiVersion", "v1"}, {"kind", "Namespace"},
-                                         {"metadata", {{"name", name}}}});
-  return name;
-}
 
 json configmap(const std::string& name, json data) {
   return {{"apiVersion", "v1"},

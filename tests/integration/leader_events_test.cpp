@@ -9,6 +9,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "api_fixtures.h"
 #include "controlplane.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
@@ -16,19 +17,11 @@
 #include "ingressx/core/kubeconfig.h"
 
 using namespace ingressx;
+using testing::admin;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-Client& admin() {
-  static Client c([] {
-    LoadOptions o;
-    o.kubeconfig = testing::control_plane().kubeconfig;
-    return load_rest_config(o);
-  }());
-  return c;
-}
 
 // A child process that is killed (by its PID) when this goes out of scope.
 class Child {

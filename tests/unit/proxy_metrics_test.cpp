@@ -2,6 +2,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/samples.h"
 #include "ingressx/core/error.h"
 #include "ingressx/proxy/local_io.h"
 #include "ingressx/proxy/metrics.h"
@@ -11,12 +12,7 @@ using namespace ingressx::proxy;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(INGRESSX_TEST_DATA) + "/proxy/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string sample(const std::string& name) { return testing::read_sample("proxy", name); }
 
 template <typename F>
 void decode_error(F&& f, const std::string& what) {

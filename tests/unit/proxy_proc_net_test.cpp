@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/samples.h"
 #include "ingressx/core/error.h"
 #include "ingressx/proxy/proc_net.h"
 
@@ -15,12 +16,7 @@ using namespace ingressx::proxy;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(INGRESSX_TEST_DATA) + "/proxy/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string sample(const std::string& name) { return testing::read_sample("proxy", name); }
 
 // Captured with nginx on 127.0.0.1:51581 and [::1]:51581, HAProxy on 127.0.0.1:51582.
 constexpr int kNginx = 51581, kHaproxy = 51582;
