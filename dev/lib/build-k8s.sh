@@ -96,6 +96,7 @@ echo "build-k8s: building ${missing[*]} $K8S_VERSION (cold builds take several m
 tmp="$BIN/.tmp.$$"
 rm -rf -- "$tmp"
 mkdir -p -- "$tmp"
+trap 'rm -rf -- "$tmp"' EXIT
 pkgs=()
 for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
 CGO_ENABLED=0 go build -p "$GO_P" -mod=mod -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}" >&2

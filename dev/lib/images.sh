@@ -7,12 +7,16 @@
 #   localhost/ingressx/pause:3.10   the sandbox image (a static C program)
 #   localhost/ingressx/nginx:dev    Debian's nginx with stub_status on, plus busybox
 #                                   (sh, nslookup, wget) for exec and DNS checks
+#   localhost/ingressx/haproxy:dev  Debian's HAProxy (master-worker), stats on :8404,
+#                                   plus busybox
 
 IMAGE_CACHE="${INGRESSX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ingressx}/images"
 # shellcheck disable=SC2034
 PAUSE_IMAGE="localhost/ingressx/pause:3.10"
 # shellcheck disable=SC2034
 NGINX_IMAGE="localhost/ingressx/nginx:dev"
+# shellcheck disable=SC2034
+HAPROXY_IMAGE="localhost/ingressx/haproxy:dev"
 
 # _oci_archive NAME TAG ROOTFS_FN CONFIG_ARGS... : builds an OCI image whose single layer
 # is what ROOTFS_FN DIR puts into DIR, with umoci; prints the path of the archive.
@@ -47,6 +51,8 @@ _oci_archive() {
   tar -C "$work/oci" -cf "$out.tmp" .
   mv "$out.tmp" "$out"
   rm -rf -- "$work"
+  # Older builds of the same image are of no further use.
+  find "$IMAGE_CACHE" -maxdepth 1 -name "$name-$tag-*.tar" ! -path "$out" -delete
   printf '%s\n' "$out"
 }
 
@@ -82,26 +88,39 @@ C
   rm -rf -- "$src"
 }
 
-_nginx_rootfs() {
-  local root="$1" f lib
-  mkdir -p "$root"/{bin,etc/nginx,tmp,var/lib/nginx,var/log/nginx,run,usr/sbin,usr/share/nginx/html,lib64,proc,sys,dev}
-  chmod 1777 "$root/tmp"
-  cp /usr/sbin/nginx "$root/usr/sbin/nginx"
-  # The shared libraries nginx links against, at their real paths.
+# _copy_bin ROOT BIN : BIN and the shared libraries it links against, at their real paths.
+_copy_bin() {
+  local root="$1" bin="$2" lib
+  mkdir -p "$root$(dirname "$bin")"
+  cp -L "$bin" "$root$bin"
   while read -r lib; do
     mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done < <(ldd /usr/sbin/nginx | grep -o '/[^ ]*' | sort -u)
-  cp /usr/share/nginx/html/index.html "$root/usr/share/nginx/html/" 2>/dev/null ||
-    echo '<h1>ingressx nginx</h1>' >"$root/usr/share/nginx/html/index.html"
-  cp /etc/nginx/mime.types "$root/etc/nginx/"
-  cp /bin/busybox "$root/bin/busybox"
+    [ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+  done < <({ ldd "$bin" 2>/dev/null || true; } | grep -o '/[^ ]*' | sort -u)
+}
+
+# _base_rootfs ROOT : busybox (sh, nslookup, wget, nc, ...), users, /tmp.
+_base_rootfs() {
+  local root="$1" f
+  mkdir -p "$root"/{bin,etc,tmp,run,proc,sys,dev,var/log}
+  chmod 1777 "$root/tmp"
+  _copy_bin "$root" /bin/busybox
   for f in $(/bin/busybox --list); do
     [ -e "$root/bin/$f" ] || ln -s busybox "$root/bin/$f"
   done
-  printf 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
-  printf 'root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n' >"$root/etc/group"
+  printf 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nhaproxy:x:101:101:haproxy:/var/lib/haproxy:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nwww-data:x:33:\nhaproxy:x:101:\nnogroup:x:65534:\n' >"$root/etc/group"
   printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
+}
+
+_nginx_rootfs() {
+  local root="$1"
+  _base_rootfs "$root"
+  mkdir -p "$root"/{etc/nginx,var/lib/nginx,var/log/nginx,usr/share/nginx/html}
+  _copy_bin "$root" /usr/sbin/nginx
+  cp /usr/share/nginx/html/index.html "$root/usr/share/nginx/html/" 2>/dev/null ||
+    echo '<h1>ingressx nginx</h1>' >"$root/usr/share/nginx/html/index.html"
+  cp /etc/nginx/mime.types "$root/etc/nginx/"
   cat >"$root/etc/nginx/nginx.conf" <<'NGINX'
 # ingressx dev proxy image: Debian's nginx, stub_status on /nginx_status.
 daemon off;
@@ -126,7 +145,37 @@ http {
 NGINX
 }
 
-# build_images : builds (or reuses) the archives; sets PAUSE_TAR and NGINX_TAR.
+_haproxy_rootfs() {
+  local root="$1"
+  _base_rootfs "$root"
+  mkdir -p "$root"/{etc/haproxy,var/lib/haproxy,run/haproxy}
+  _copy_bin "$root" /usr/sbin/haproxy
+  cat >"$root/etc/haproxy/haproxy.cfg" <<'HAPROXY'
+# ingressx dev proxy image: Debian's HAProxy; stats on :8404/stats.
+global
+  log stdout format raw local0
+  user haproxy
+  group haproxy
+  stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend stats
+  bind :8404
+  stats enable
+  stats uri /stats
+  http-request return status 200 content-type text/plain string "ok\n" if { path /healthz }
+frontend http
+  bind :80
+  http-request return status 200 content-type text/plain lf-string "ingressx-haproxy %[hostname]\n"
+HAPROXY
+}
+
+# build_images : builds (or reuses) the archives; sets PAUSE_TAR, NGINX_TAR, HAPROXY_TAR.
 build_images() {
   mkdir -p -- "$IMAGE_CACHE"
   local t0
@@ -139,6 +188,13 @@ build_images() {
   # shellcheck disable=SC2034
   NGINX_TAR="$(_oci_archive nginx dev _nginx_rootfs --config.entrypoint=/usr/sbin/nginx \
     --config.exposedports=80/tcp --config.stopsignal=SIGQUIT)" || die "could not build the nginx image"
+  # -W master-worker, -db foreground; SIGUSR1 is HAProxy's soft stop.
+  IMAGE_INPUTS=(/usr/sbin/haproxy /bin/busybox)
+  # shellcheck disable=SC2034
+  HAPROXY_TAR="$(_oci_archive haproxy dev _haproxy_rootfs --config.entrypoint=/usr/sbin/haproxy \
+    --config.cmd=-W --config.cmd=-db --config.cmd=-f --config.cmd=/etc/haproxy/haproxy.cfg \
+    --config.exposedports=80/tcp --config.exposedports=8404/tcp --config.stopsignal=SIGUSR1)" ||
+    die "could not build the haproxy image"
   log "images ready in $(elapsed "$t0") ($IMAGE_CACHE)"
 }
 
@@ -147,6 +203,7 @@ import_image() {
   local tar="$1" name="$2"
   ctr --address "$CONTAINERD_SOCK" -n k8s.io images import --base-name "${name%:*}" "$tar" >/dev/null ||
     die "could not import $tar as $name"
-  ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -qx "$name" ||
-    die "imported $tar but containerd has no image $name"
+  local names # (not a pipe into grep -q: with pipefail, ctr's SIGPIPE would fail it)
+  names="$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q)"
+  grep -qx -- "$name" <<<"$names" || die "imported $tar but containerd has no image $name"
 }

@@ -70,7 +70,7 @@ node_preflight() {
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     die "interface $BRIDGE already exists and is not from a running cluster of $DIR; remove it or run dev/cluster down"
   fi
-  if ip -4 route | grep -q "^${POD_CIDR%/*}"; then
+  if grep -q "^${POD_CIDR%/*}" <<<"$(ip -4 route)"; then
     die "the pod CIDR $POD_CIDR is already routed on this machine (INGRESSX_POD_CIDR to change it)"
   fi
   NODE_IP="$(node_ip)"
@@ -482,6 +482,22 @@ wait_node_ready() {
   done
   tail -n 40 "$LOG_DIR/kubelet.log" >&2
   die "node $NODE_NAME not Ready within $1s"
+}
+
+# wait_default_sa TIMEOUT : pods can be created once the controller-manager made the
+# default ServiceAccount (and the root CA ConfigMap its token volume needs).
+wait_default_sa() {
+  local deadline=$((SECONDS + $1)) k=(kubectl --kubeconfig "$KUBECONFIG_FILE" -n default)
+  while ((SECONDS < deadline)); do
+    "${k[@]}" get serviceaccount default >/dev/null 2>&1 &&
+      "${k[@]}" get configmap kube-root-ca.crt >/dev/null 2>&1 && return 0
+    component_running kube-controller-manager || {
+      tail -n 30 "$LOG_DIR/kube-controller-manager.log" >&2
+      die "kube-controller-manager exited"
+    }
+    sleep 0.3
+  done
+  die "the default ServiceAccount did not appear within $1s (see $LOG_DIR/kube-controller-manager.log)"
 }
 
 # wait_dns TIMEOUT : the kube-dns Service answers from the host (through kube-proxy).
