@@ -16,10 +16,14 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev
   etcd-server
   nginx haproxy procps python3
-  # the single-node cluster (dev/cluster up): runtime, CNI plugins, image tools
+)
+# Only for the single-node cluster (dev/cluster up; --cluster): runtime, CNI plugins,
+# image tools. The test command does not need them.
+CLUSTER_PACKAGES=(
   containerd runc containernetworking-plugins umoci iptables conntrack socat
   iproute2 busybox-static
 )
+[ "${1:-}" != "--cluster" ] || PACKAGES+=("${CLUSTER_PACKAGES[@]}")
 
 need=()
 for p in "${PACKAGES[@]}"; do

@@ -38,7 +38,7 @@ _oci_archive() {
     printf '%s\n' "$out"
     return 0
   fi
-  command -v umoci >/dev/null || die "umoci is not installed (scripts/setup.sh)"
+  command -v umoci >/dev/null || die "umoci is not installed (scripts/setup.sh --cluster)"
   local work
   work="$(mktemp -d "$IMAGE_CACHE/.build-$name.XXXXXX")"
   umoci init --layout "$work/oci" >&2

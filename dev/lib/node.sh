@@ -48,10 +48,15 @@ node_paths() {
 }
 
 # node_ip : the address pods and the apiserver use to reach this node (the source
-# address of the default route; INGRESSX_NODE_IP overrides).
+# address of the default route, else the first global address; INGRESSX_NODE_IP overrides).
 node_ip() {
   if [ -n "${INGRESSX_NODE_IP:-}" ]; then printf '%s' "$INGRESSX_NODE_IP"; return; fi
-  ip -4 route get 1.1.1.1 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "src") { print $(i + 1); exit } }'
+  local ip
+  ip="$(ip -4 route get 1.1.1.1 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "src") { print $(i + 1); exit } }')"
+  # No default route: the first global address of an interface that is not ours.
+  [ -n "$ip" ] || ip="$(ip -4 -o addr show scope global 2>/dev/null |
+    awk -v br="$BRIDGE" '$2 != br { sub(/\/.*/, "", $4); print $4; exit }')"
+  printf '%s' "$ip"
 }
 
 # --- preflight ---------------------------------------------------------------------
@@ -61,7 +66,7 @@ node_preflight() {
   local c
   for c in containerd containerd-shim-runc-v2 runc ctr iptables ip6tables iptables-save conntrack umoci gcc \
     kubectl nginx busybox; do
-    command -v "$c" >/dev/null || die "$c is not installed; run scripts/setup.sh"
+    command -v "$c" >/dev/null || die "$c is not installed; run scripts/setup.sh --cluster"
   done
   for c in bridge host-local loopback portmap; do
     [ -x "$CNI_BIN_DIR/$c" ] || die "CNI plugin $CNI_BIN_DIR/$c missing (Debian containernetworking-plugins)"
@@ -286,13 +291,15 @@ EOF
 
 # --- control-plane controllers -----------------------------------------------------
 
+# The controller-manager and the scheduler serve only /healthz, /readyz and /livez on
+# loopback (always allowed), so they get no authentication/authorization kubeconfig.
 start_controller_manager() {
   local bin="$1" port="$2" kc
   kc="$(component_kubeconfig kube-controller-manager)"
   : >"$LOG_DIR/kube-controller-manager.log"
   log "starting kube-controller-manager (https://127.0.0.1:$port)"
   start_daemon kube-controller-manager "$LOG_DIR/kube-controller-manager.log" "$bin/kube-controller-manager" \
-    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+    --kubeconfig="$kc" \
     --bind-address=127.0.0.1 --secure-port="$port" --cert-dir="$COMPONENT_DIR/kcm-certs" \
     --leader-elect=false --use-service-account-credentials=true \
     --service-account-private-key-file="$PKI_DIR/sa.key" --root-ca-file="$PKI_DIR/ca.crt" \
@@ -307,7 +314,7 @@ start_scheduler() {
   : >"$LOG_DIR/kube-scheduler.log"
   log "starting kube-scheduler (https://127.0.0.1:$port)"
   start_daemon kube-scheduler "$LOG_DIR/kube-scheduler.log" "$bin/kube-scheduler" \
-    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+    --kubeconfig="$kc" \
     --bind-address=127.0.0.1 --secure-port="$port" --cert-dir="$COMPONENT_DIR/scheduler-certs" \
     --leader-elect=false --profiling=false --v=1
 }
