@@ -2,12 +2,12 @@
 // throughput (events/s), with `kubectl get --raw` on the same list in the same run as the
 // baseline. Prints figures; asserts nothing. Usage: bench_client KUBECONFIG [COUNT]
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <unistd.h>
 
 #include "ingressx/core/client.h"
 #include "ingressx/core/kubeconfig.h"
@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     o.kubeconfig = kubeconfig;
     Client c(load_rest_config(o));
     std::string ns = "bench-" + std::to_string(::getpid());
-    c.create(refs::kNamespaces, "", {{"apiVersion", "v1"}, {"kind", "Namespace"},
-                                     {"metadata", {{"name", ns}}}});
+    c.create(refs::kNamespaces, "",
+             {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
     std::string rv0 = c.list(refs::kConfigMaps, ns)["metadata"]["resourceVersion"];
 
     auto t = Steady::now();
@@ -105,9 +105,10 @@ int main(int argc, char** argv) {
     wo.timeout_seconds = 60;
     int seen = 0;
     t = Steady::now();
-    c.watch(refs::kConfigMaps, ns, wo,
-            [&](const WatchEvent& e) { return !(e.type == "ADDED" && ++seen >= count); },
-            [] { return false; });
+    c.watch(
+        refs::kConfigMaps, ns, wo,
+        [&](const WatchEvent& e) { return !(e.type == "ADDED" && ++seen >= count); },
+        [] { return false; });
     double watch_ms = ms_since(t);
     std::printf("\nwatch: %d events in %.0f ms = %.0f events/s\n", seen, watch_ms,
                 seen / (watch_ms / 1000));

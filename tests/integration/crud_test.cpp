@@ -36,19 +36,20 @@ void ensure_widget_crd() {
         {"scope", "Namespaced"},
         {"names", {{"plural", "widgets"}, {"singular", "widget"}, {"kind", "Widget"}}},
         {"versions",
-         json::array({{{"name", "v1"},
-                       {"served", true},
-                       {"storage", true},
-                       {"subresources", {{"status", json::object()}}},
-                       {"schema",
-                        {{"openAPIV3Schema",
-                          {{"type", "object"},
-                           {"properties",
-                            {{"spec", {{"type", "object"},
-                                       {"properties", {{"size", {{"type", "integer"}}}}}}},
-                             {"status",
-                              {{"type", "object"},
-                               {"properties", {{"phase", {{"type", "string"}}}}}}}}}}}}}}})}}}};
+         json::array(
+             {{{"name", "v1"},
+               {"served", true},
+               {"storage", true},
+               {"subresources", {{"status", json::object()}}},
+               {"schema",
+                {{"openAPIV3Schema",
+                  {{"type", "object"},
+                   {"properties",
+                    {{"spec",
+                      {{"type", "object"}, {"properties", {{"size", {{"type", "integer"}}}}}}},
+                     {"status",
+                      {{"type", "object"},
+                       {"properties", {{"phase", {{"type", "string"}}}}}}}}}}}}}}})}}}};
   admin().apply(refs::kCRDs, "", crd, "ingressx-test", true);
   for (int i = 0; i < 100; ++i) {
     json got = admin().get(refs::kCRDs, "", "widgets.test.ingressx.io");
@@ -112,7 +113,8 @@ TEST_CASE("list pages with limit and continue", "[integration][crud]") {
   auto ns = make_namespace("page");
   auto& c = admin();
   for (int i = 0; i < 25; ++i)
-    c.create(refs::kConfigMaps, ns, configmap("cm-" + std::to_string(i), {{"i", std::to_string(i)}}));
+    c.create(refs::kConfigMaps, ns,
+             configmap("cm-" + std::to_string(i), {{"i", std::to_string(i)}}));
   ListOptions o;
   o.limit = 10;
   json page = c.list(refs::kConfigMaps, ns, o);
@@ -197,7 +199,8 @@ TEST_CASE("status subresource on a custom resource", "[integration][status]") {
   c.remove(refs::kNamespaces, "", ns);
 }
 
-TEST_CASE("discovery maps kinds to resources and rejects unknown kinds", "[integration][discovery]") {
+TEST_CASE("discovery maps kinds to resources and rejects unknown kinds",
+          "[integration][discovery]") {
   auto& c = admin();
   CHECK(c.resolve("v1", "ConfigMap").resource == "configmaps");
   CHECK(c.resolve("apps/v1", "Deployment").resource == "deployments");

@@ -34,7 +34,9 @@ fs::path temp_dir() {
   return d;
 }
 
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
 
 }  // namespace
 
@@ -88,8 +90,8 @@ TEST_CASE("KUBECONFIG lists merge with first-file-wins, and --context overrides"
   fs::path dir = temp_dir();
   // The first file names only a current-context; the cluster's file supplies the rest.
   write(dir / "first", "apiVersion: v1\nkind: Config\ncurrent-context: token\n");
-  std::string list = (dir / "first").string() + ":" + (dir / "missing-is-ignored").string() +
-                     ":" + testing::control_plane().kubeconfig;
+  std::string list = (dir / "first").string() + ":" + (dir / "missing-is-ignored").string() + ":" +
+                     testing::control_plane().kubeconfig;
   {
     Client c(load_rest_config({}, env_with({{"KUBECONFIG", list}})));
     CHECK(c.config().context_name == "token");

@@ -1,13 +1,14 @@
 // Lease leader election between two real processes, and the events recorder, against the
 // real apiserver.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 #include "api_fixtures.h"
 #include "controlplane.h"
@@ -85,8 +86,7 @@ TEST_CASE("two electors on one Lease: one leads, the other takes over after a ki
 
   auto killed = std::chrono::steady_clock::now();
   a->kill(SIGKILL);
-  while (count_lines(dir / "b", "leading") == 0 &&
-         std::chrono::steady_clock::now() - killed < 40s)
+  while (count_lines(dir / "b", "leading") == 0 && std::chrono::steady_clock::now() - killed < 40s)
     std::this_thread::sleep_for(100ms);
   auto takeover = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   WARN("takeover after SIGKILL of the leader: " << takeover << " s");

@@ -56,8 +56,7 @@ bool converged(Informer& inf, const std::string& ns, std::chrono::seconds timeou
   while (std::chrono::steady_clock::now() < deadline) {
     std::map<std::string, std::string> server, cache;
     json list = admin().list_all(refs::kConfigMaps, ns);
-    for (auto& o : list["items"])
-      server[o["metadata"]["name"]] = o["metadata"]["resourceVersion"];
+    for (auto& o : list["items"]) server[o["metadata"]["name"]] = o["metadata"]["resourceVersion"];
     for (auto& o : inf.list()) cache[o["metadata"]["name"]] = o["metadata"]["resourceVersion"];
     if (server == cache) return true;
     if (std::chrono::steady_clock::now() + 250ms >= deadline) {
@@ -84,7 +83,8 @@ TEST_CASE("a watch from a compacted resourceVersion fails with 410 Gone", "[inte
   o.resource_version = rv0;
   o.timeout_seconds = 5;
   try {
-    c.watch(refs::kConfigMaps, ns, o, [](const WatchEvent&) { return true; }, [] { return false; });
+    c.watch(
+        refs::kConfigMaps, ns, o, [](const WatchEvent&) { return true; }, [] { return false; });
     FAIL("watch from a compacted resourceVersion did not fail");
   } catch (const Error& e) {
     CHECK(e.is_gone());
@@ -96,7 +96,8 @@ TEST_CASE("an informer crosses a forced 410 without losing or repeating a change
           "[integration][informer]") {
   auto ns = make_namespace("inf410");
   auto& c = admin();
-  for (int i = 0; i < 5; ++i) c.create(refs::kConfigMaps, ns, configmap("cm" + std::to_string(i), "0"));
+  for (int i = 0; i < 5; ++i)
+    c.create(refs::kConfigMaps, ns, configmap("cm" + std::to_string(i), "0"));
 
   Recorder rec;
   Informer inf(c, refs::kConfigMaps, ns);

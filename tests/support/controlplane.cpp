@@ -19,8 +19,9 @@
 namespace ingressx::testing {
 namespace {
 
-constexpr const char* kUpHint = "run `dev/cluster up --control-plane-only` first (ctest does "
-                                "this through the controlplane fixture)";
+constexpr const char* kUpHint =
+    "run `dev/cluster up --control-plane-only` first (ctest does "
+    "this through the controlplane fixture)";
 
 std::string cluster_dir() {
   const char* env = std::getenv("INGRESSX_CLUSTER_DIR");
@@ -80,7 +81,8 @@ ControlPlane load() {
   cp.admin_cert_file = get("ADMIN_CERT_FILE");
   cp.admin_key_file = get("ADMIN_KEY_FILE");
   if (!std::filesystem::exists(cp.kubeconfig)) {
-    throw std::runtime_error("control plane kubeconfig " + cp.kubeconfig + " not found: " + kUpHint);
+    throw std::runtime_error("control plane kubeconfig " + cp.kubeconfig +
+                             " not found: " + kUpHint);
   }
   return cp;
 }
@@ -110,12 +112,14 @@ struct HttpResult {
 // POSTs JSON to etcd's v3 gateway with the curl command-line tool.
 HttpResult etcd_post(const std::string& path, const nlohmann::json& body) {
   const std::string url = control_plane().etcd_url + path;
-  const std::string cmd = "curl -sS --max-time 30 -X POST -H 'Content-Type: application/json' "
-                          "--data-binary " +
-                          sh_quote(body.dump()) + " -w '\\n%{http_code}' " + sh_quote(url);
+  const std::string cmd =
+      "curl -sS --max-time 30 -X POST -H 'Content-Type: application/json' "
+      "--data-binary " +
+      sh_quote(body.dump()) + " -w '\\n%{http_code}' " + sh_quote(url);
   std::string out = run_capture(cmd);
   auto nl = out.rfind('\n');
-  if (nl == std::string::npos) throw std::runtime_error("unexpected curl output for " + url + ": " + out);
+  if (nl == std::string::npos)
+    throw std::runtime_error("unexpected curl output for " + url + ": " + out);
   HttpResult r;
   r.code = std::stol(out.substr(nl + 1));
   r.raw = out.substr(0, nl);
@@ -143,8 +147,9 @@ void restart_apiserver() {
                           " restart-apiserver 1>&2";
   int status = std::system(cmd.c_str());
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("`dev/cluster restart-apiserver` failed (status " + std::to_string(status) +
-                             "); see " + cp.dir + "/logs/kube-apiserver.log");
+    throw std::runtime_error("`dev/cluster restart-apiserver` failed (status " +
+                             std::to_string(status) + "); see " + cp.dir +
+                             "/logs/kube-apiserver.log");
   }
 }
 
@@ -153,7 +158,8 @@ int64_t compact_etcd() {
   HttpResult range = etcd_post("/v3/kv/range", {{"key", "AA=="}, {"count_only", true}});
   if (range.code != 200 || !range.body.is_object() || !range.body.contains("header") ||
       !range.body["header"].contains("revision")) {
-    throw std::runtime_error("etcd range failed (HTTP " + std::to_string(range.code) + "): " + range.raw);
+    throw std::runtime_error("etcd range failed (HTTP " + std::to_string(range.code) +
+                             "): " + range.raw);
   }
   const int64_t revision = json_int64(range.body["header"]["revision"]);
 
@@ -161,9 +167,10 @@ int64_t compact_etcd() {
       etcd_post("/v3/kv/compaction", {{"revision", std::to_string(revision)}, {"physical", true}});
   if (compact.code == 200) return revision;
   // Compacting again at the revision already compacted to (nothing written since) is fine.
-  if (compact.raw.find("required revision has been compacted") != std::string::npos) return revision;
-  throw std::runtime_error("etcd compaction at revision " + std::to_string(revision) + " failed (HTTP " +
-                           std::to_string(compact.code) + "): " + compact.raw);
+  if (compact.raw.find("required revision has been compacted") != std::string::npos)
+    return revision;
+  throw std::runtime_error("etcd compaction at revision " + std::to_string(revision) +
+                           " failed (HTTP " + std::to_string(compact.code) + "): " + compact.raw);
 }
 
 }  // namespace ingressx::testing

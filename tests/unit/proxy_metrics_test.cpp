@@ -12,7 +12,9 @@ using namespace ingressx::proxy;
 
 namespace {
 
-std::string sample(const std::string& name) { return testing::read_sample("proxy", name); }
+std::string sample(const std::string& name) {
+  return testing::read_sample("proxy", name);
+}
 
 template <typename F>
 void decode_error(F&& f, const std::string& what) {

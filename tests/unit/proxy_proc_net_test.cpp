@@ -16,7 +16,9 @@ using namespace ingressx::proxy;
 
 namespace {
 
-std::string sample(const std::string& name) { return testing::read_sample("proxy", name); }
+std::string sample(const std::string& name) {
+  return testing::read_sample("proxy", name);
+}
 
 // Captured with nginx on 127.0.0.1:51581 and [::1]:51581, HAProxy on 127.0.0.1:51582.
 constexpr int kNginx = 51581, kHaproxy = 51582;
