@@ -9,6 +9,12 @@
 #                                   (sh, nslookup, wget) for exec and DNS checks
 #   localhost/ingressx/haproxy:dev  Debian's HAProxy (master-worker), stats on :8404,
 #                                   plus busybox
+#   localhost/ingressx/busybox:dev  busybox only, default stop signal (SIGTERM): for
+#                                   tests that run shell scripts in pods
+#   localhost/ingressx/fortio:dev   the backend: fortio server (Go module proxy, static)
+#                                   on :8080 (delays, long-lived streams), plus busybox
+#   localhost/ingressx/ingressx:dev ingressx-hook from a CMake build dir (skipped when no
+#                                   build has one), plus busybox
 
 IMAGE_CACHE="${INGRESSX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ingressx}/images"
 # shellcheck disable=SC2034
@@ -17,6 +23,12 @@ PAUSE_IMAGE="localhost/ingressx/pause:3.10"
 NGINX_IMAGE="localhost/ingressx/nginx:dev"
 # shellcheck disable=SC2034
 HAPROXY_IMAGE="localhost/ingressx/haproxy:dev"
+# shellcheck disable=SC2034
+BUSYBOX_IMAGE="localhost/ingressx/busybox:dev"
+# shellcheck disable=SC2034
+FORTIO_IMAGE="localhost/ingressx/fortio:dev"
+# shellcheck disable=SC2034
+INGRESSX_IMAGE="localhost/ingressx/ingressx:dev"
 
 # _oci_archive NAME TAG ROOTFS_FN CONFIG_ARGS... : builds an OCI image whose single layer
 # is what ROOTFS_FN DIR puts into DIR, with umoci; prints the path of the archive.
@@ -175,7 +187,41 @@ frontend http
 HAPROXY
 }
 
-# build_images : builds (or reuses) the archives; sets PAUSE_TAR, NGINX_TAR, HAPROXY_TAR.
+_busybox_rootfs() { _base_rootfs "$1"; }
+
+_fortio_rootfs() {
+  _base_rootfs "$1"
+  mkdir -p "$1/usr/bin"
+  cp "$FORTIO_BIN/fortio" "$1/usr/bin/fortio"
+}
+
+_ingressx_rootfs() {
+  _base_rootfs "$1"
+  _copy_bin "$1" "$HOOK_BIN"
+  mkdir -p "$1/usr/local/bin"
+  mv "$1$HOOK_BIN" "$1/usr/local/bin/ingressx-hook"
+}
+
+# hook_binary [build] : path of the ingressx-hook to put into the ingressx image:
+# $INGRESSX_HOOK_BIN, else $INGRESSX_BUILD_DIR (default build/dev)/hooks/ingressx-hook,
+# built there first with "build" (dev/cluster images). Fails when there is none.
+hook_binary() {
+  if [ -n "${INGRESSX_HOOK_BIN:-}" ]; then
+    [ -x "$INGRESSX_HOOK_BIN" ] || die "INGRESSX_HOOK_BIN=$INGRESSX_HOOK_BIN is not executable"
+    printf '%s\n' "$INGRESSX_HOOK_BIN"
+    return 0
+  fi
+  local b="${INGRESSX_BUILD_DIR:-$ROOT/build/dev}"
+  if [ "${1:-}" = build ] && [ -f "$b/CMakeCache.txt" ]; then
+    cmake --build "$b" --target ingressx-hook >&2 || die "could not build ingressx-hook in $b"
+  fi
+  [ -x "$b/hooks/ingressx-hook" ] || return 1
+  printf '%s\n' "$b/hooks/ingressx-hook"
+}
+
+# build_images [build] : builds (or reuses) the archives; sets PAUSE_TAR, NGINX_TAR,
+# HAPROXY_TAR, BUSYBOX_TAR, FORTIO_TAR and INGRESSX_TAR (empty when there is no
+# ingressx-hook; "build" builds it first, see hook_binary).
 build_images() {
   mkdir -p -- "$IMAGE_CACHE"
   local t0
@@ -195,6 +241,24 @@ build_images() {
     --config.cmd=-W --config.cmd=-db --config.cmd=-f --config.cmd=/etc/haproxy/haproxy.cfg \
     --config.exposedports=80/tcp --config.exposedports=8404/tcp --config.stopsignal=SIGUSR1)" ||
     die "could not build the haproxy image"
+  IMAGE_INPUTS=(/bin/busybox)
+  # shellcheck disable=SC2034
+  BUSYBOX_TAR="$(_oci_archive busybox dev _busybox_rootfs --config.entrypoint=/bin/sh)" ||
+    die "could not build the busybox image"
+  FORTIO_BIN="$("$ROOT/dev/lib/build-fortio.sh")" || die "could not build fortio (dev/lib/build-fortio.sh)"
+  IMAGE_INPUTS=("$FORTIO_BIN/fortio" /bin/busybox)
+  # shellcheck disable=SC2034
+  FORTIO_TAR="$(_oci_archive fortio dev _fortio_rootfs --config.entrypoint=/usr/bin/fortio \
+    --config.cmd=server --config.cmd=-http-port --config.cmd=8080 \
+    --config.exposedports=8080/tcp)" || die "could not build the fortio image"
+  INGRESSX_TAR=""
+  if HOOK_BIN="$(hook_binary "${1:-}")"; then
+    IMAGE_INPUTS=("$HOOK_BIN" /bin/busybox)
+    INGRESSX_TAR="$(_oci_archive ingressx dev _ingressx_rootfs \
+      --config.entrypoint=/usr/local/bin/ingressx-hook)" || die "could not build the ingressx image"
+  else
+    log "no ingressx-hook binary (build one, or set INGRESSX_BUILD_DIR / INGRESSX_HOOK_BIN): no $INGRESSX_IMAGE"
+  fi
   log "images ready in $(elapsed "$t0") ($IMAGE_CACHE)"
 }
 
@@ -206,4 +270,19 @@ import_image() {
   local names # (not a pipe into grep -q: with pipefail, ctr's SIGPIPE would fail it)
   names="$(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q)"
   grep -qx -- "$name" <<<"$names" || die "imported $tar but containerd has no image $name"
+}
+
+# import_images : imports every archive build_images made; prints the image names.
+import_images() {
+  import_image "$PAUSE_TAR" "$PAUSE_IMAGE"
+  import_image "$NGINX_TAR" "$NGINX_IMAGE"
+  import_image "$HAPROXY_TAR" "$HAPROXY_IMAGE"
+  import_image "$BUSYBOX_TAR" "$BUSYBOX_IMAGE"
+  import_image "$FORTIO_TAR" "$FORTIO_IMAGE"
+  local names="$PAUSE_IMAGE $NGINX_IMAGE $HAPROXY_IMAGE $BUSYBOX_IMAGE $FORTIO_IMAGE"
+  if [ -n "$INGRESSX_TAR" ]; then
+    import_image "$INGRESSX_TAR" "$INGRESSX_IMAGE"
+    names="$names $INGRESSX_IMAGE"
+  fi
+  printf '%s\n' "$names"
 }

@@ -715,6 +715,13 @@ node_leftovers() {
   node_paths
   local p
   for p in $(_ours_by_cmdline); do echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done
+  # The components (etcd, kube-apiserver, kubelet, ...): every command line names $DIR/.
+  local cl
+  for p in /proc/[0-9]*; do
+    p="${p#/proc/}"
+    cl="$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null)" || continue
+    [[ "$cl" == *"$DIR/"* ]] && echo "process $p: $cl"
+  done
   for p in $(_cgroup_pids); do echo "process $p in cgroup $CGROUP_NAME"; done
   awk '{ print $5 }' /proc/self/mountinfo | grep -E "^$DIR/" | sed 's/^/mount /' || true
   local kind
