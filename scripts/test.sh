@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is missing, builds with the ci preset
-# (-Werror), runs the unit tests and the integration tests against a real etcd +
-# kube-apiserver (started and torn down by ctest fixtures), then builds the unit tests
-# with ASan+UBSan and runs them again.
+# (-Werror), runs the unit, hook and integration tests (a real etcd + kube-apiserver
+# started and torn down by ctest fixtures), builds the unit tests with ASan+UBSan and runs
+# them again, then runs the end-to-end tests on the local single-node cluster (brought up
+# and torn down by a ctest fixture).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 step() { echo "==> [$(($(date +%s) - start))s] $*"; }
 
 step "set-up (Debian packages, Kubernetes $(grep -m1 -o 'v1\.32\.[0-9]*' dev/lib/build-k8s.sh) from the Go module proxy)"
-scripts/setup.sh
+scripts/setup.sh --cluster
 
 jobs="${INGRESSX_JOBS:-$(nproc)}"
 step "build (ci preset)"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$jobs"
 
-step "unit and integration tests"
-ctest --preset ci -j1 --timeout 600
+step "unit, hook and integration tests"
+ctest --preset ci -j1 --timeout 600 -LE e2e
 
 step "build (asan-ubsan preset)"
 cmake --preset asan-ubsan >/dev/null
@@ -26,5 +27,8 @@ cmake --build --preset asan-ubsan -j "$jobs"
 step "unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan-ubsan -j1 --timeout 600
+
+step "end-to-end tests on the local cluster"
+ctest --preset ci -j1 -L e2e
 
 step "all tests passed"
