@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
   clang-format
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev
+  libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev libcivetweb-dev
   etcd-server
   nginx haproxy procps python3
 )
