@@ -43,8 +43,8 @@ class CutoverProvider {
 // (weight > 0: ready; weight 0: drain, or maint when the fleet has no address) and reads
 // them back with "show servers state".
 struct HaproxyCutoverConfig {
-  std::string runtime_api;                    // host:port
-  std::string backend;                        // backend name
+  std::string runtime_api;                     // host:port
+  std::string backend;                         // backend name
   std::map<std::string, std::string> servers;  // role -> server name in that backend
   std::map<std::string, std::string> fleets;   // role -> fleet name (for read())
   int timeout_ms = 3000;

@@ -18,7 +18,7 @@ namespace ingressx::op {
 class OperatorMetrics;
 
 struct OperatorOptions {
-  std::string watch_namespace;  // "" = all namespaces
+  std::string watch_namespace;                                 // "" = all namespaces
   std::string hook_image = "localhost/ingressx/ingressx:dev";  // image with /ingressx-hook
   std::string field_manager = "ingressx-operator";
   int resync_seconds = 30;
@@ -32,7 +32,7 @@ class Operator {
   Operator(const Operator&) = delete;
   Operator& operator=(const Operator&) = delete;
 
-  void start();        // starts the informers (safe on every replica)
+  void start();         // starts the informers (safe on every replica)
   bool synced() const;  // informers have synced
   // Reconciles until stop() is true. Call only while leading.
   void run(const std::function<bool()>& stop);

@@ -57,8 +57,8 @@ class OperatorMetrics {
   void set_workqueue_depth(const std::string& name, int64_t depth);
   void set_leader(const std::string& lease_name, bool leading);
   void set_rollout_phase(const std::string& ns, const std::string& fleet, const std::string& phase);
-  void set_traffic_weight(const std::string& ns, const std::string& fleet, const std::string& target,
-                          int weight);
+  void set_traffic_weight(const std::string& ns, const std::string& fleet,
+                          const std::string& target, int weight);
   void set_active_connections(const std::string& ns, const std::string& fleet,
                               const std::string& target, int64_t connections);
   void rollout_finished(const std::string& ns, const std::string& fleet,
@@ -75,7 +75,8 @@ class OperatorMetrics {
 };
 
 // GET /healthz (200 "ok" while healthy()), GET /readyz (200 while ready(), else 503 with
-// the reason), GET /metrics (metrics()). Anything else 404. Listens on "host:port"
+// the reason), GET /metrics (metrics()). Anything else 404, and so is a path whose handler
+// is unset (/readyz is served when healthy or not_ready is set). Listens on "host:port"
 // (":8080" = all addresses; port 0 picks a free port, see port()).
 class HttpServer {
  public:
