@@ -1,1 +1,206 @@
-// placeholder
+// What the reconciler observes beyond the API: proxy connections (from each pod's admin or
+// metrics endpoint) and the analysis gate's HTTP probes through a fleet's own address.
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <string>
+
+#include "ingressx/core/error.h"
+#include "ingressx/core/http.h"
+#include "ingressx/core/kubeconfig.h"
+#include "ingressx/operator/fleet_spec.h"
+#include "ingressx/proxy/metrics.h"
+#include "internal.h"
+
+namespace ingressx::op {
+
+namespace {
+
+// "http://127.0.0.1:8081/nginx_status" -> "http://<pod_ip>:8081/nginx_status"
+std::string with_host(const std::string& url, const std::string& host) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  const auto host_start = scheme_end + 3;
+  auto host_end = url.find_first_of(":/", host_start);
+  if (host_end == std::string::npos) host_end = url.size();
+  return url.substr(0, host_start) + host + url.substr(host_end);
+}
+
+}  // namespace
+
+std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy,
+                                       const std::string& pod_ip) {
+  if (pod_ip.empty()) return std::nullopt;
+  const std::string kind = proxy.value("kind", "");
+  const std::string admin = proxy.value("adminURL", "");
+  HttpRequest req;
+  req.timeout = Millis{1500};
+  try {
+    if ((kind == "nginx" || kind == "openresty") && !admin.empty()) {
+      req.url = with_host(admin, pod_ip);
+      auto resp = http.send(req);
+      if (resp.status != 200) return std::nullopt;
+      auto st = proxy::parse_stub_status(resp.body, req.url);
+      // stub_status counts the connection that asked.
+      return std::max<int64_t>(0, st.active - 1);
+    }
+    if (kind == "ingress-nginx") {
+      const int port = proxy.value("metricsPort", 10254);
+      req.url = "http://" + pod_ip + ":" + std::to_string(port) + "/metrics";
+      auto resp = http.send(req);
+      if (resp.status != 200) return std::nullopt;
+      auto samples = proxy::parse_prometheus(resp.body, req.url);
+      auto v = proxy::sum_samples(samples, "nginx_ingress_controller_nginx_process_connections",
+                                  {{"state", "active"}});
+      if (!v) return std::nullopt;
+      return static_cast<int64_t>(*v);
+    }
+    if (kind == "envoy") {
+      const int port = proxy.value("metricsPort", 9901);
+      req.url = "http://" + pod_ip + ":" + std::to_string(port) + "/stats";
+      auto resp = http.send(req);
+      if (resp.status != 200) return std::nullopt;
+      return proxy::envoy_active_connections(proxy::parse_envoy_stats(resp.body, req.url));
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("counting connections of pod {}: {}", pod_ip, e.what());
+  }
+  return std::nullopt;
+}
+
+std::vector<ProbeSpec> probes_from(const json& pf, const json& service) {
+  std::vector<ProbeSpec> out;
+  const json analysis = pf.value("spec", json::object())
+                            .value("strategy", json::object())
+                            .value("analysis", json::object());
+  const json ports = service.value("spec", json::object()).value("ports", json::array());
+  for (const auto& p : analysis.value("http", json::array())) {
+    const std::string field = "spec.strategy.analysis.http[" + p.value("name", "") + "]";
+    ProbeSpec s;
+    s.name = p.value("name", "");
+    s.path = p.value("path", "/");
+    s.host = p.value("host", "");
+    s.scheme = p.value("scheme", "http");
+    s.expect_status = p.value("expectStatus", 200);
+    if (p.contains("maxLatency"))
+      s.max_latency = parse_duration(p["maxLatency"], field + ".maxLatency");
+    if (p.contains("interval")) s.interval = parse_duration(p["interval"], field + ".interval");
+    if (p.contains("window")) s.window = parse_duration(p["window"], field + ".window");
+    s.success_ratio = p.value("successRatio", 1.0);
+    s.port = ports.empty() ? 80 : ports[0].value("port", 80);
+    if (p.contains("port")) {
+      if (p["port"].is_number()) {
+        s.port = p["port"].get<int>();
+      } else {
+        for (const auto& sp : ports)
+          if (sp.value("name", "") == p["port"].get<std::string>()) s.port = sp.value("port", 80);
+      }
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+struct AnalysisRunner::Impl {
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::string key;
+  AnalysisObservation obs;
+  bool stop = false;
+  std::thread thread;
+
+  void halt() {
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    if (thread.joinable()) thread.join();
+    stop = false;
+  }
+
+  void run(std::string k, std::string address, std::vector<ProbeSpec> probes) {
+    RestConfig cfg;
+    cfg.server = "http://pods.invalid";  // requests use absolute URLs
+    cfg.source = "in-pod endpoints";
+    auto http = make_curl_transport(cfg);
+    const auto start = std::chrono::steady_clock::now();
+    Millis window{0}, interval{60000};
+    double ratio = 0;
+    for (const auto& p : probes) {
+      window = std::max(window, p.window);
+      interval = std::min(interval, p.interval);
+      ratio = std::max(ratio, p.success_ratio);
+    }
+    while (true) {
+      for (const auto& p : probes) {
+        HttpRequest req;
+        req.url = p.scheme + "://" + address + ":" + std::to_string(p.port) + p.path;
+        if (!p.host.empty()) req.headers.push_back({"Host", p.host});
+        req.timeout = std::max(p.max_latency * 2, Millis{1000});
+        bool ok = false;
+        std::string why;
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          auto resp = http->send(req);
+          const auto took =
+              std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0);
+          ok = resp.status == p.expect_status && took <= p.max_latency;
+          if (!ok)
+            why = "GET " + req.url + " answered " + std::to_string(resp.status) + " in " +
+                  std::to_string(took.count()) + "ms (want " + std::to_string(p.expect_status) +
+                  " within " + std::to_string(p.max_latency.count()) + "ms)";
+        } catch (const std::exception& e) {
+          why = e.what();
+        }
+        std::lock_guard lock(mu);
+        if (key != k) return;
+        obs.probes++;
+        if (ok) obs.successes++;
+        if (!ok) obs.last_failure = why;
+      }
+      std::unique_lock lock(mu);
+      if (std::chrono::steady_clock::now() - start >= window) {
+        obs.window_complete = true;
+        obs.passed = obs.probes > 0 &&
+                     static_cast<double>(obs.successes) >= ratio * static_cast<double>(obs.probes);
+        return;
+      }
+      if (cv.wait_for(lock, interval, [&] { return stop; })) return;
+    }
+  }
+};
+
+AnalysisRunner::AnalysisRunner() : impl_(std::make_unique<Impl>()) {}
+AnalysisRunner::~AnalysisRunner() {
+  stop();
+}
+
+void AnalysisRunner::ensure(const std::string& key, const std::string& address,
+                            std::vector<ProbeSpec> probes) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->key == key) return;
+  }
+  impl_->halt();
+  std::lock_guard lock(impl_->mu);
+  impl_->key = key;
+  impl_->obs = AnalysisObservation{};
+  impl_->obs.key = key;
+  spdlog::info("analysis {} started against {}", key, address);
+  impl_->thread = std::thread([this, key, address, probes = std::move(probes)]() mutable {
+    impl_->run(key, address, std::move(probes));
+  });
+}
+
+std::optional<AnalysisObservation> AnalysisRunner::result(const std::string& key) const {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->key != key) return std::nullopt;
+  return impl_->obs;
+}
+
+void AnalysisRunner::stop() {
+  impl_->halt();
+}
+
+}  // namespace ingressx::op

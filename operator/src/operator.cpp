@@ -1,1 +1,615 @@
-// placeholder
+// The reconciler: snapshot -> engine -> actions -> status (once per reconcile).
+#include "ingressx/operator/operator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "ingressx/core/client.h"
+#include "ingressx/core/clock.h"
+#include "ingressx/core/error.h"
+#include "ingressx/core/events.h"
+#include "ingressx/core/http.h"
+#include "ingressx/core/informer.h"
+#include "ingressx/core/kubeconfig.h"
+#include "ingressx/operator/cutover.h"
+#include "ingressx/operator/engine.h"
+#include "ingressx/operator/fleet_spec.h"
+#include "ingressx/operator/runtime.h"
+#include "internal.h"
+
+namespace ingressx::op {
+
+namespace {
+
+const ResourceRef kFleets{"ingressx.io", "v1alpha1", "proxyfleets", true, "ProxyFleet"};
+const ResourceRef kRollouts{"ingressx.io", "v1alpha1", "fleetrollouts", true, "FleetRollout"};
+constexpr const char* kController = "proxyfleet";
+
+std::string key_of(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
+
+std::string label(const json& obj, const std::string& k) {
+  const json* labels = nullptr;
+  if (obj.contains("metadata") && obj["metadata"].contains("labels"))
+    labels = &obj["metadata"]["labels"];
+  if (!labels || !labels->is_object() || !labels->contains(k)) return "";
+  return (*labels)[k].is_string() ? (*labels)[k].get<std::string>() : "";
+}
+
+const std::vector<std::string> kRoles = {"primary", "temp", "blue", "green"};
+
+std::string role_of(const std::string& pf_name, const std::string& fleet) {
+  for (const auto& r : kRoles)
+    if (fleet_name(pf_name, r) == fleet) return r;
+  return "primary";
+}
+
+json conditions_for(const FleetState& st, int64_t gen, const json& old_status,
+                    const std::string& now) {
+  struct C {
+    const char* type;
+    bool on;
+  };
+  const std::vector<C> cs = {{"Ready", st.phase == "Ready"},
+                             {"Progressing", st.phase == "Progressing" || st.phase == "Paused"},
+                             {"Degraded", st.phase == "Degraded"},
+                             {"Paused", st.phase == "Paused"}};
+  json out = json::array();
+  for (const auto& c : cs) {
+    const std::string status = c.on ? "True" : "False";
+    std::string reason = st.phase.empty() ? "Unknown" : st.phase;
+    std::string since = now;
+    for (const auto& o : old_status.value("conditions", json::array()))
+      if (o.value("type", "") == c.type && o.value("status", "") == status)
+        since = o.value("lastTransitionTime", now);
+    out.push_back({{"type", c.type},
+                   {"status", status},
+                   {"reason", reason},
+                   {"message", st.message.substr(0, 4096)},
+                   {"observedGeneration", gen},
+                   {"lastTransitionTime", since}});
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Operator::Impl {
+  Client& client;
+  OperatorOptions opts;
+  Clock& clock;
+  OperatorMetrics& metrics;
+  EventRecorder& events;
+  std::unique_ptr<Informer> fleets, rollouts, deployments, services, pods, config_maps;
+  WorkQueue queue;
+  std::unique_ptr<HttpTransport> http;
+  std::map<std::string, std::unique_ptr<AnalysisRunner>> analysis;
+  std::map<std::string, int> failures;
+  std::map<std::string, std::string> last_log;  // the last decision logged per fleet
+
+  Impl(Client& c, OperatorOptions o, Clock& cl, OperatorMetrics& m, EventRecorder& e)
+      : client(c), opts(std::move(o)), clock(cl), metrics(m), events(e) {
+    RestConfig plain;
+    plain.server = "http://pods.invalid";  // requests use absolute URLs
+    plain.source = "in-pod endpoints";
+    http = make_curl_transport(plain);
+    ListOptions owned;
+    owned.label_selector = "ingressx.io/fleet";
+    const std::string& ns = opts.watch_namespace;
+    fleets = std::make_unique<Informer>(client, kFleets, ns);
+    rollouts = std::make_unique<Informer>(client, kRollouts, ns, owned);
+    deployments = std::make_unique<Informer>(client, refs::kDeployments, ns, owned);
+    services = std::make_unique<Informer>(client, refs::kServices, ns, owned);
+    pods = std::make_unique<Informer>(client, refs::kPods, ns, owned);
+    config_maps = std::make_unique<Informer>(client, refs::kConfigMaps, ns);
+    auto by_name = [this](const json& o) {
+      queue.add(key_of(o["metadata"].value("namespace", ""), o["metadata"].value("name", "")));
+    };
+    fleets->add_handlers({by_name, [by_name](const json&, const json& n) { by_name(n); }, by_name});
+    auto by_label = [this](const json& o) {
+      const std::string f = label(o, "ingressx.io/fleet");
+      if (!f.empty()) queue.add(key_of(o["metadata"].value("namespace", ""), f));
+    };
+    for (auto* inf : {rollouts.get(), deployments.get(), services.get(), pods.get()})
+      inf->add_handlers(
+          {by_label, [by_label](const json&, const json& n) { by_label(n); }, by_label});
+    // A ConfigMap change may change a fleet's revision: look at the fleets of its namespace.
+    auto by_ns = [this](const json& o) {
+      const std::string ns = o["metadata"].value("namespace", "");
+      for (const auto& f : fleets->list())
+        if (f["metadata"].value("namespace", "") == ns)
+          queue.add(key_of(ns, f["metadata"].value("name", "")));
+    };
+    config_maps->add_handlers({by_ns, [by_ns](const json&, const json& n) { by_ns(n); }, by_ns});
+  }
+
+  void start() {
+    for (auto* inf : {fleets.get(), rollouts.get(), deployments.get(), services.get(), pods.get(),
+                      config_maps.get()})
+      inf->start();
+  }
+  bool synced() const {
+    for (auto* inf : {fleets.get(), rollouts.get(), deployments.get(), services.get(), pods.get(),
+                      config_maps.get()})
+      if (!inf->has_synced()) return false;
+    return true;
+  }
+
+  void run(const std::function<bool()>& stop) {
+    std::atomic<bool> done{false};
+    std::thread watcher([&] {
+      auto last_resync = std::chrono::steady_clock::now() - std::chrono::hours(1);
+      while (!done) {
+        if (stop()) {
+          queue.shutdown();
+          return;
+        }
+        if (synced() && std::chrono::steady_clock::now() - last_resync >
+                            std::chrono::seconds(opts.resync_seconds)) {
+          for (const auto& f : fleets->list())
+            queue.add(
+                key_of(f["metadata"].value("namespace", ""), f["metadata"].value("name", "")));
+          last_resync = std::chrono::steady_clock::now();
+        }
+        metrics.set_workqueue_depth(kController, static_cast<int64_t>(queue.depth()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    while (!synced() && !stop()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    spdlog::info("informers synced; reconciling");
+    while (auto key = queue.get()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::string result = "success";
+      try {
+        auto after = reconcile(*key);
+        failures.erase(*key);
+        if (after) {
+          queue.add_after(*key, std::max(*after, Millis{100}));
+          result = "requeue_after";
+        }
+      } catch (const std::exception& e) {
+        const int n = ++failures[*key];
+        const Millis backoff{std::min<int64_t>(30000, 500LL << std::min(n, 6))};
+        spdlog::error("reconcile {} failed (attempt {}), retrying in {} ms: {}", *key, n,
+                      backoff.count(), e.what());
+        queue.add_after(*key, backoff);
+        result = "error";
+      }
+      queue.done(*key);
+      metrics.reconcile_done(
+          kController, result,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      metrics.set_api_requests(client.stats().requests);
+    }
+    done = true;
+    watcher.join();
+    for (auto& [k, a] : analysis) a->stop();
+  }
+
+  std::vector<json> rollouts_of(const std::string& ns, const std::string& name) {
+    std::vector<json> out;
+    for (auto& fr : rollouts->list())
+      if (fr["metadata"].value("namespace", "") == ns &&
+          fr.value("spec", json::object()).value("fleetRef", json::object()).value("name", "") ==
+              name)
+        out.push_back(fr);
+    std::sort(out.begin(), out.end(), [](const json& a, const json& b) {
+      const auto ra = a["spec"].value("revision", int64_t{0});
+      const auto rb = b["spec"].value("revision", int64_t{0});
+      if (ra != rb) return ra < rb;
+      return a["metadata"].value("creationTimestamp", "") <
+             b["metadata"].value("creationTimestamp", "");
+    });
+    return out;
+  }
+
+  // Digest input of the ConfigMaps and Secrets a template references (never logged).
+  std::pair<std::string, std::string> config_digest(const std::string& ns, const json& tpl) {
+    auto refs_ = config_refs(tpl);
+    std::string input, names;
+    for (const auto& cm : refs_.config_maps) {
+      auto obj = config_maps->get(ns, cm);
+      input += "cm:" + cm + "=";
+      input += obj ? obj->value("data", json::object()).dump() +
+                         obj->value("binaryData", json::object()).dump()
+                   : "absent";
+      input += "\n";
+      names += (names.empty() ? "" : ", ") + std::string("ConfigMap ") + cm;
+    }
+    for (const auto& sec : refs_.secrets) {
+      auto obj = client.try_get(refs::kSecrets, ns, sec);
+      input += "secret:" + sec + "=";
+      input += obj ? fnv_hex(obj->value("data", json::object()).dump(), 16) : "absent";
+      input += "\n";
+      names += (names.empty() ? "" : ", ") + std::string("Secret ") + sec;
+    }
+    return {input, names};
+  }
+
+  std::unique_ptr<CutoverProvider> provider_for(const json& pf, const std::string& name,
+                                                std::string& why_not) {
+    const json cutover = pf["spec"].value("cutover", json::object());
+    const json weight = cutover.value("weight", json::object());
+    if (cutover.value("type", "") == "weight" && weight.value("provider", "") == "haproxy") {
+      const json h = weight.value("haproxy", json::object());
+      HaproxyCutoverConfig cfg;
+      cfg.runtime_api = h.value("runtimeAPI", "");
+      cfg.backend = h.value("backend", "");
+      const json servers = h.value("servers", json::object());
+      for (auto& [role, server] : servers.items()) {
+        cfg.servers[role] = server.get<std::string>();
+        cfg.fleets[role] = fleet_name(name, role);
+      }
+      return make_haproxy_cutover(cfg);
+    }
+    why_not = "cutover " + cutover.value("type", std::string("?")) + " provider " +
+              (cutover.value("type", "") == "dns"
+                   ? cutover.value("dns", json::object()).value("provider", std::string("?"))
+                   : weight.value("provider", std::string("?"))) +
+              " is not supported by this operator version (supported: weight/haproxy)";
+    return nullptr;
+  }
+
+  std::optional<Millis> reconcile(const std::string& key) {
+    const auto slash = key.find('/');
+    const std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
+    // Read our own writes: the informer's copy may not have the status written by the last
+    // reconcile yet, and a stale status could start a rollout twice.
+    if (!fleets->get(ns, name)) {
+      metrics.forget_fleet(ns, name);
+      analysis.erase(key);
+      return std::nullopt;
+    }
+    auto pf_opt = client.try_get(kFleets, ns, name);
+    if (!pf_opt) {
+      metrics.forget_fleet(ns, name);
+      analysis.erase(key);
+      return std::nullopt;
+    }
+    const json& pf = *pf_opt;
+    if (pf["metadata"].contains("deletionTimestamp")) return std::nullopt;
+    const int64_t gen = pf["metadata"].value("generation", int64_t{0});
+    FleetState st_before = state_from(pf);
+
+    Snapshot s;
+    s.now = clock.wall_now();
+    try {
+      s.settings = settings_from(pf);
+    } catch (const Error& e) {
+      FleetState st = st_before;
+      st.phase = "Degraded";
+      st.message = std::string("invalid spec: ") + e.what();
+      events.record(pf, "Warning", "InvalidSpec", "Reconcile", e.what());
+      write_fleet_status(pf, st, {}, gen);
+      return std::nullopt;
+    }
+    const json tpl = pf["spec"].value("template", json::object());
+    auto [digest, names] = config_digest(ns, tpl);
+    s.template_hash = template_hash(tpl, digest);
+    s.state = st_before;
+    s.template_part_changed = st_before.current_hash.size() < 13 ||
+                              s.template_hash.substr(0, 13) != st_before.current_hash.substr(0, 13);
+    if (!s.template_part_changed) s.change_reason = "referenced data changed (" + names + ")";
+    const json ann = pf["metadata"].value("annotations", json::object());
+    const std::string undo = ann.value("ingressx.io/undo", "");
+    if (!undo.empty()) {
+      const auto colon = undo.find(':');
+      if (colon != std::string::npos && undo.substr(colon + 1) == s.template_hash.substr(0, 13))
+        s.undo_revision = std::stoll(undo.substr(0, colon));
+    }
+    auto frs = rollouts_of(ns, name);
+    // The rollout the status names, read fresh (the informer may lag our last write); else
+    // the newest one (a crash between creating it and writing the fleet status).
+    std::optional<json> rollout_fresh;
+    std::string rollout_name = st_before.current_rollout;
+    for (const auto& fr : frs)
+      s.max_revision = std::max(s.max_revision, fr["spec"].value("revision", int64_t{0}));
+    if (!st_before.current_rollout.empty()) {
+      rollout_name = st_before.current_rollout;
+      // A newer record than the one the status names (created just before a crash).
+      for (const auto& fr : frs)
+        if (fr["spec"].value("revision", int64_t{0}) > st_before.update_revision &&
+            fr["spec"].value("templateHash", "") != st_before.current_hash)
+          rollout_name = fr["metadata"].value("name", "");
+    } else if (!frs.empty()) {
+      rollout_name = frs.back()["metadata"].value("name", "");
+    }
+    if (!rollout_name.empty()) rollout_fresh = client.try_get(kRollouts, ns, rollout_name);
+    const json* rollout_obj = rollout_fresh ? &*rollout_fresh : nullptr;
+    if (rollout_obj) {
+      s.rollout = rollout_from(*rollout_obj);
+      s.max_revision = std::max(s.max_revision, s.rollout->revision);
+    }
+    const bool running = s.rollout && !s.rollout->finished();
+
+    // The fleets as they are.
+    for (const auto& role : kRoles) {
+      const std::string f = fleet_name(name, role);
+      auto dep = deployments->get(ns, f);
+      if (!dep) continue;
+      FleetObservation o;
+      o.exists = true;
+      o.deleting = dep->at("metadata").contains("deletionTimestamp");
+      const json dspec = dep->value("spec", json::object());
+      const json dstatus = dep->value("status", json::object());
+      o.hash = dspec.value("template", json::object())
+                   .value("metadata", json::object())
+                   .value("annotations", json::object())
+                   .value("ingressx.io/template-hash", "");
+      o.replicas = dspec.value("replicas", 1);
+      o.status_replicas = dstatus.value("replicas", 0);
+      o.ready_replicas = dstatus.value("readyReplicas", 0);
+      o.updated_replicas = dstatus.value("updatedReplicas", 0);
+      o.generation_observed = dstatus.value("observedGeneration", int64_t{0}) >=
+                              dep->at("metadata").value("generation", int64_t{0});
+      if (auto svc = services->get(ns, f)) {
+        std::string ip = svc->value("spec", json::object()).value("clusterIP", "");
+        if (ip == "None") ip.clear();
+        o.address = ip;
+      }
+      if (running || o.deleting) {
+        std::optional<int64_t> total = 0;
+        for (const auto& pod : pods->list()) {
+          if (pod["metadata"].value("namespace", "") != ns ||
+              label(pod, "ingressx.io/fleet-name") != f)
+            continue;
+          o.pods++;
+          const json pst = pod.value("status", json::object());
+          if (pst.value("phase", "") != "Running") continue;
+          auto n = pod_connections(*http, pf["spec"].value("proxy", json::object()),
+                                   pst.value("podIP", ""));
+          if (!n)
+            total.reset();
+          else if (total)
+            *total += *n;
+        }
+        o.active_connections = total;
+      }
+      s.fleets[f] = o;
+    }
+
+    // Traffic as the provider reports it.
+    std::string why_not;
+    auto provider = provider_for(pf, name, why_not);
+    if (provider) {
+      try {
+        s.traffic = provider->read();
+      } catch (const Error& e) {
+        s.traffic_error = e.what();
+      }
+    } else {
+      s.traffic_error = why_not;
+    }
+    auto& runner = analysis[key];
+    if (!runner) runner = std::make_unique<AnalysisRunner>();
+    if (s.rollout && !s.rollout->current_step.empty())
+      s.analysis = runner->result(s.rollout->name + "/" + s.rollout->current_step);
+
+    Decision d = decide(s);
+    if (!d.log.empty() && last_log[key] != d.log) {
+      spdlog::info("{}: {}", key, d.log);
+      last_log[key] = d.log;
+    }
+
+    // Create the rollout record first: everything after refers to it.
+    if (d.rollout && d.new_rollout) {
+      try {
+        client.create(kRollouts, ns, rollout_object(*d.rollout, pf, tpl));
+        spdlog::info("{}: created FleetRollout {} (revision {}, {})", key, d.rollout->name,
+                     d.rollout->revision, d.rollout->trigger);
+      } catch (const Error& e) {
+        if (!e.is_already_exists()) throw;
+        // It exists but we did not see it: look again rather than overwrite its record.
+        spdlog::info("{}: FleetRollout {} exists already; re-reading", key, d.rollout->name);
+        return Millis{500};
+      }
+    }
+    std::optional<Millis> extra_requeue;
+    for (const auto& a : d.actions) {
+      if (auto* e = std::get_if<EnsureFleet>(&a)) {
+        json t = tpl;
+        if (e->hash != s.template_hash) {
+          bool found = false;
+          for (const auto& fr : frs)
+            if (fr["spec"].value("templateHash", "") == e->hash) {
+              t = fr["spec"].value("template", json::object());
+              found = true;
+            }
+          if (!found)
+            throw Error(Error::Kind::kNotFound,
+                        "ProxyFleet " + key + ": the template of revision " +
+                            std::to_string(e->revision) + " is not in the FleetRollout history");
+        }
+        auto objs = fleet_objects(pf, e->fleet, e->role, t, e->revision, e->hash, opts.hook_image);
+        client.apply(refs::kServices, ns, objs.service, opts.field_manager, true);
+        client.apply(refs::kDeployments, ns, objs.deployment, opts.field_manager, true);
+        spdlog::info("{}: applied fleet {} ({}) at revision {}", key, e->fleet, e->role,
+                     e->revision);
+      } else if (auto* del = std::get_if<DeleteFleet>(&a)) {
+        client.remove(refs::kDeployments, ns, del->fleet);
+        client.remove(refs::kServices, ns, del->fleet);
+        spdlog::info("{}: deleting fleet {}", key, del->fleet);
+      } else if (auto* t = std::get_if<SetTraffic>(&a)) {
+        if (!provider) continue;
+        std::vector<TrafficTarget> targets;
+        const json svc_ports =
+            pf["spec"].value("service", json::object()).value("ports", json::array());
+        const int port = svc_ports.empty() ? 80 : svc_ports[0].value("port", 80);
+        for (const auto& e : t->split) {
+          TrafficTarget tt;
+          tt.fleet = e.fleet;
+          tt.role = role_of(name, e.fleet);
+          tt.weight = e.weight;
+          auto it = s.fleets.find(e.fleet);
+          if (it != s.fleets.end() && !it->second.deleting) tt.address = it->second.address;
+          tt.port = port;
+          if (tt.address.empty() && tt.weight > 0) continue;  // engine never asks for this
+          targets.push_back(tt);
+        }
+        std::string summary;
+        for (const auto& e : t->split)
+          summary += (summary.empty() ? "" : " ") + e.fleet + "=" + std::to_string(e.weight);
+        try {
+          auto back = provider->apply(targets);
+          spdlog::info("{}: traffic set to {} via {}", key, summary, provider->name());
+          events.record(pf, "Normal", "TrafficShifted", "Cutover", "traffic " + summary);
+        } catch (const Error& e) {
+          spdlog::warn("{}: moving traffic to {} failed: {}", key, summary, e.what());
+          events.record(pf, "Warning", "TrafficShiftFailed", "Cutover", e.what());
+          extra_requeue = Millis{5000};
+        }
+      } else if (auto* an = std::get_if<Analyze>(&a)) {
+        auto it = s.fleets.find(an->fleet);
+        auto svc = services->get(ns, an->fleet);
+        if (it != s.fleets.end() && svc)
+          runner->ensure(an->key, it->second.address, probes_from(pf, *svc));
+      } else if (auto* ev = std::get_if<RecordEvent>(&a)) {
+        events.record(pf, ev->type, ev->reason, "Rollout", ev->note);
+      } else if (auto* rt = std::get_if<RestoreTemplate>(&a)) {
+        restore_template(pf, frs, rt->revision, digest);
+      }
+    }
+
+    if (d.rollout) write_rollout_status(*d.rollout, rollout_obj, gen, ns, name);
+    write_fleet_status(pf, d.state, s, gen);
+    metrics.set_rollout_phase(ns, name, d.state.phase);
+    if (s.traffic)
+      for (const auto& [f, w] : *s.traffic) metrics.set_traffic_weight(ns, name, f, w);
+    for (const auto& [f, o] : s.fleets)
+      if (o.active_connections) metrics.set_active_connections(ns, name, f, *o.active_connections);
+    if (d.rollout && d.rollout->finished()) prune_history(pf, rollouts_of(ns, name), d.state);
+    if (extra_requeue && (!d.requeue_after || *d.requeue_after > *extra_requeue))
+      return extra_requeue;
+    if (d.requeue_after) return d.requeue_after;
+    return running ? std::optional<Millis>(Millis{5000}) : std::nullopt;
+  }
+
+  void restore_template(const json& pf, const std::vector<json>& frs, int64_t revision,
+                        const std::string& digest) {
+    const std::string ns = pf["metadata"].value("namespace", "");
+    const std::string name = pf["metadata"].value("name", "");
+    for (const auto& fr : frs) {
+      if (fr["spec"].value("revision", int64_t{0}) != revision) continue;
+      json updated = pf;
+      updated["spec"]["template"] = fr["spec"]["template"];
+      updated["spec"].erase("undoTo");
+      updated["metadata"]["annotations"]["ingressx.io/undo"] =
+          std::to_string(revision) + ":" +
+          template_hash(fr["spec"]["template"], digest).substr(0, 13);
+      updated.erase("status");
+      client.update(kFleets, ns, updated);
+      events.record(pf, "Normal", "UndoStarted", "Undo",
+                    "restored the template of revision " + std::to_string(revision));
+      return;
+    }
+    events.record(pf, "Warning", "UndoRevisionNotFound", "Undo",
+                  "revision " + std::to_string(revision) +
+                      " is not in the rollout history; spec.undoTo cleared without change");
+    client.patch(kFleets, ns, name, PatchType::kMerge, {{"spec", {{"undoTo", nullptr}}}});
+  }
+
+  void write_rollout_status(const RolloutRecord& r, const json* existing, int64_t gen,
+                            const std::string& ns, const std::string& fleet) {
+    json status = rollout_status(r, gen);
+    const bool same_object = existing && existing->at("metadata").value("name", "") == r.name;
+    if (same_object && existing->value("status", json::object()) == status) return;
+    const std::string old_phase =
+        same_object ? existing->value("status", json::object()).value("phase", "") : "";
+    client.patch(kRollouts, ns, r.name, PatchType::kMerge, {{"status", status}}, "status");
+    if (r.finished() && old_phase != r.phase && r.started_at && r.finished_at) {
+      const double secs = std::chrono::duration<double>(*r.finished_at - *r.started_at).count();
+      metrics.rollout_finished(ns, fleet,
+                               r.strategy == StrategyType::kTempFleet ? "TempFleet" : "BlueGreen",
+                               r.phase, secs);
+      spdlog::info("{}/{}: rollout {} {} in {:.1f} s", ns, fleet, r.name, r.phase, secs);
+    }
+  }
+
+  void write_fleet_status(const json& pf, const FleetState& st, const Snapshot& s, int64_t gen) {
+    const std::string ns = pf["metadata"].value("namespace", "");
+    const std::string name = pf["metadata"].value("name", "");
+    const json old = pf.value("status", json::object());
+    json status = {{"observedGeneration", gen},
+                   {"phase", st.phase.empty() ? "Pending" : st.phase},
+                   {"message", st.message.substr(0, 32768)},
+                   {"currentRevision", st.current_revision},
+                   {"currentTemplateHash", st.current_hash},
+                   {"updateRevision", st.update_revision},
+                   {"updateTemplateHash", st.update_hash},
+                   {"activeFleet", st.active_fleet},
+                   {"currentRollout", st.current_rollout},
+                   {"observedPromote", st.observed_promote},
+                   {"observedRetry", st.observed_retry}};
+    json split = json::array();
+    std::string summary;
+    if (s.traffic) {
+      for (const auto& [f, w] : *s.traffic) {
+        if (w == 0 && !s.fleets.count(f)) continue;
+        split.push_back({{"fleet", f}, {"weight", w}});
+        summary += (summary.empty() ? "" : " ") + f + "=" + std::to_string(w);
+      }
+    }
+    status["trafficSplit"] = split;
+    status["trafficSummary"] = s.traffic ? summary : std::string("unknown");
+    json fl = json::array();
+    for (const auto& [f, o] : s.fleets) {
+      json e = {{"name", f},
+                {"role", role_of(name, f)},
+                {"replicas", o.replicas},
+                {"readyReplicas", o.ready_replicas},
+                {"address", o.address}};
+      if (o.hash == st.current_hash)
+        e["revision"] = st.current_revision;
+      else if (o.hash == st.update_hash)
+        e["revision"] = st.update_revision;
+      if (o.active_connections) e["activeConnections"] = *o.active_connections;
+      fl.push_back(e);
+    }
+    status["fleets"] = fl;
+    const std::string now = format_time(clock.wall_now());
+    status["conditions"] = conditions_for(st, gen, old, now);
+    if (old == status) return;
+    client.patch(kFleets, ns, name, PatchType::kMerge, {{"status", status}}, "status");
+  }
+
+  // Keeps revisionHistoryLimit finished rollouts (never the current revision's: its template
+  // is what an abort or a temp fleet goes back to).
+  void prune_history(const json& pf, const std::vector<json>& frs, const FleetState& st) {
+    const int64_t limit = pf["spec"].value("revisionHistoryLimit", int64_t{10});
+    std::vector<const json*> finished;
+    for (const auto& fr : frs) {
+      const std::string phase = fr.value("status", json::object()).value("phase", "");
+      const bool done = phase == "Succeeded" || phase == "Failed" || phase == "Aborted";
+      if (done && fr["spec"].value("revision", int64_t{0}) != st.current_revision &&
+          fr["metadata"].value("name", "") != st.current_rollout)
+        finished.push_back(&fr);
+    }
+    const int64_t excess = static_cast<int64_t>(finished.size()) - std::max<int64_t>(limit - 1, 0);
+    for (int64_t i = 0; i < excess; ++i) {
+      const std::string n = finished[static_cast<size_t>(i)]->at("metadata").value("name", "");
+      client.remove(kRollouts, pf["metadata"].value("namespace", ""), n);
+      spdlog::info("pruned FleetRollout {} (revisionHistoryLimit {})", n, limit);
+    }
+  }
+};
+
+Operator::Operator(Client& client, OperatorOptions opts, Clock& clock, OperatorMetrics& metrics,
+                   EventRecorder& events)
+    : impl_(std::make_unique<Impl>(client, std::move(opts), clock, metrics, events)) {}
+Operator::~Operator() = default;
+void Operator::start() {
+  impl_->start();
+}
+bool Operator::synced() const {
+  return impl_->synced();
+}
+void Operator::run(const std::function<bool()>& stop) {
+  impl_->run(stop);
+}
+
+}  // namespace ingressx::op

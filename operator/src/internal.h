@@ -1,0 +1,78 @@
+#pragma once
+// Internals of the reconciler shared by its .cpp files (not installed).
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ingressx/operator/engine.h"
+
+namespace ingressx {
+class HttpTransport;
+}
+
+namespace ingressx::op {
+
+using json = nlohmann::json;
+
+// ---- resources.cpp: the objects a fleet is made of ----
+struct FleetObjects {
+  json deployment;
+  json service;
+};
+// Deployment + Service of one fleet (`fleet` = its name, `role` = primary/temp/blue/green)
+// running `template_` at `revision`/`hash`, with the preStop hook injected.
+FleetObjects fleet_objects(const json& proxy_fleet, const std::string& fleet,
+                           const std::string& role, const json& template_, int64_t revision,
+                           const std::string& hash, const std::string& hook_image);
+// ConfigMaps and Secrets a pod template references (volumes, projected volumes, envFrom, env).
+struct ConfigRefs {
+  std::vector<std::string> config_maps, secrets;
+};
+ConfigRefs config_refs(const json& template_);
+// "t<12 hex>c<12 hex>": the template part and the referenced data part.
+std::string template_hash(const json& template_, const std::string& config_digest_input);
+std::string fnv_hex(const std::string& data, int hex_digits);
+// The grace period the hook needs: propagationDelay + maxDrain + margin, in seconds.
+int64_t grace_seconds(const FleetSettings& s);
+
+// ---- observe.cpp: connections and analysis ----
+// Active connections of one proxy pod from its in-pod admin/metrics endpoint at `pod_ip`.
+// nullopt when the kind/settings give no way to count from outside the pod.
+std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy_spec,
+                                       const std::string& pod_ip);
+
+struct ProbeSpec {
+  std::string name, path, host, scheme = "http";
+  int port = 80;
+  int expect_status = 200;
+  Millis max_latency{1000};
+  double success_ratio = 1.0;
+  Millis interval{1000};
+  Millis window{30000};
+};
+std::vector<ProbeSpec> probes_from(const json& proxy_fleet, const json& service);
+
+// Runs the analysis probes of one key in a background thread; one key at a time.
+class AnalysisRunner {
+ public:
+  AnalysisRunner();
+  ~AnalysisRunner();
+  // Starts probing `address` for `key` (restarting when the key changes).
+  void ensure(const std::string& key, const std::string& address, std::vector<ProbeSpec> probes);
+  std::optional<AnalysisObservation> result(const std::string& key) const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ingressx::op
