@@ -13,7 +13,8 @@ using std::chrono::duration_cast;
 std::string secs(Millis d) {
   const auto ms = d.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  return std::to_string(ms / 1000) + "." + std::to_string((ms % 1000) / 100) + "s";
 }
 
 Millis since(WallTime now, WallTime then) {

@@ -76,3 +76,19 @@ class AnalysisRunner {
 };
 
 }  // namespace ingressx::op
+
+namespace ingressx {
+class Client;
+}
+namespace ingressx::op {
+class CutoverProvider;
+// What a cutover provider may need besides the ProxyFleet: the API client (Secrets with TSIG
+// keys, HTTPRoutes, the fleets' Services).
+struct CutoverContext {
+  Client* client = nullptr;
+};
+// The provider spec.cutover names, or nullptr with `why_not` set (unsupported provider or a
+// configuration it cannot use). cutover_factory.cpp.
+std::unique_ptr<CutoverProvider> make_cutover(const json& proxy_fleet, const CutoverContext& ctx,
+                                              std::string& why_not);
+}  // namespace ingressx::op

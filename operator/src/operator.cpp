@@ -231,30 +231,6 @@ struct Operator::Impl {
     return {input, names};
   }
 
-  std::unique_ptr<CutoverProvider> provider_for(const json& pf, const std::string& name,
-                                                std::string& why_not) {
-    const json cutover = pf["spec"].value("cutover", json::object());
-    const json weight = cutover.value("weight", json::object());
-    if (cutover.value("type", "") == "weight" && weight.value("provider", "") == "haproxy") {
-      const json h = weight.value("haproxy", json::object());
-      HaproxyCutoverConfig cfg;
-      cfg.runtime_api = h.value("runtimeAPI", "");
-      cfg.backend = h.value("backend", "");
-      const json servers = h.value("servers", json::object());
-      for (auto& [role, server] : servers.items()) {
-        cfg.servers[role] = server.get<std::string>();
-        cfg.fleets[role] = fleet_name(name, role);
-      }
-      return make_haproxy_cutover(cfg);
-    }
-    why_not = "cutover " + cutover.value("type", std::string("?")) + " provider " +
-              (cutover.value("type", "") == "dns"
-                   ? cutover.value("dns", json::object()).value("provider", std::string("?"))
-                   : weight.value("provider", std::string("?"))) +
-              " is not supported by this operator version (supported: weight/haproxy)";
-    return nullptr;
-  }
-
   std::optional<Millis> reconcile(const std::string& key) {
     const auto slash = key.find('/');
     const std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
@@ -375,7 +351,7 @@ struct Operator::Impl {
 
     // Traffic as the provider reports it.
     std::string why_not;
-    auto provider = provider_for(pf, name, why_not);
+    auto provider = make_cutover(pf, CutoverContext{&client}, why_not);
     if (provider) {
       try {
         s.traffic = provider->read();
