@@ -86,6 +86,10 @@ class CutoverProvider;
 // keys, HTTPRoutes, the fleets' Services).
 struct CutoverContext {
   Client* client = nullptr;
+  std::string ns;  // the ProxyFleet's namespace
+  // fleet name -> its Service address (ClusterIP, or the LoadBalancer IP/hostname when the
+  // Service has one), for the fleets that exist now; read() maps answers back with it.
+  std::map<std::string, std::string> fleet_addresses;
 };
 // The provider spec.cutover names, or nullptr with `why_not` set (unsupported provider or a
 // configuration it cannot use). cutover_factory.cpp.

@@ -326,6 +326,14 @@ struct Operator::Impl {
       if (auto svc = services->get(ns, f)) {
         std::string ip = svc->value("spec", json::object()).value("clusterIP", "");
         if (ip == "None") ip.clear();
+        // A LoadBalancer's address is what clients outside the cluster (and DNS) use.
+        const json ingress = svc->value("status", json::object())
+                                 .value("loadBalancer", json::object())
+                                 .value("ingress", json::array());
+        if (!ingress.empty()) {
+          const std::string lb = ingress[0].value("ip", ingress[0].value("hostname", ""));
+          if (!lb.empty()) ip = lb;
+        }
         o.address = ip;
       }
       if (running || o.deleting) {
@@ -351,7 +359,12 @@ struct Operator::Impl {
 
     // Traffic as the provider reports it.
     std::string why_not;
-    auto provider = make_cutover(pf, CutoverContext{&client}, why_not);
+    CutoverContext cctx;
+    cctx.client = &client;
+    cctx.ns = ns;
+    for (const auto& [f, o] : s.fleets)
+      if (!o.address.empty()) cctx.fleet_addresses[f] = o.address;
+    auto provider = make_cutover(pf, cctx, why_not);
     if (provider) {
       try {
         s.traffic = provider->read();
