@@ -258,6 +258,7 @@ class Engine {
     }
     for (const auto& step : plan_for(n, initial)) n.plan.push_back(pending_step(step));
     n.phase = "Progressing";
+    n.current_step = n.plan.empty() ? "" : n.plan.front().name;
     n.started_at = s_.now;
     n.message = reason;
     st().current_rollout = n.name;

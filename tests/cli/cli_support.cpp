@@ -23,24 +23,7 @@ std::string source_path(const std::string& relative) {
   return (fs::path(INGRESSX_SOURCE_DIR) / relative).string();
 }
 
-namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool established(const json& crd) {
-  if (!crd.contains("status")) return false;
-  for (const auto& c : crd["status"].value("conditions", json::array()))
-    if (c.value("type", "") == "Established" && c.value("status", "") == "True") return true;
-  return false;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ProcessResult run_cli_raw(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                           const std::map<std::string, std::string>& env) {
@@ -62,34 +45,6 @@ ProcessResult run_cli(const std::vector<std::string>& args, std::chrono::millise
 
 std::string describe(const ProcessResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
-void install_crds() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    for (const char* file :
-         {"crds/ingressx.io_proxyfleets.yaml", "crds/ingressx.io_fleetrollouts.yaml"}) {
-      json crd = yaml_to_json(read_text(source_path(file)), file);
-      std::string name = crd["metadata"]["name"];
-      admin().apply(refs::kCRDs, "", crd, "ingressx-test", true);
-      bool ok = false;
-      for (int i = 0; i < 100 && !ok; ++i) {
-        ok = established(admin().get(refs::kCRDs, "", name));
-        if (!ok) std::this_thread::sleep_for(100ms);
-      }
-      if (!ok) throw std::runtime_error("CRD " + name + " did not become Established");
-    }
-    // Discovery may lag Established by a moment: wait until the resources are served.
-    for (int i = 0; i < 100; ++i) {
-      try {
-        admin().list(kProxyFleets, "default");
-        admin().list(kFleetRollouts, "default");
-        return;
-      } catch (const Error&) {
-        std::this_thread::sleep_for(100ms);
-      }
-    }
-  });
 }
 
 std::string now_time() {

@@ -29,8 +29,6 @@ ProcessResult run_cli_raw(const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env = {});
 std::string describe(const ProcessResult& r);  // for failure messages
 
-// Server-side apply of crds/*.yaml, once per process, waiting until Established.
-void install_crds();
 std::string source_path(const std::string& relative);
 
 // Creates the ProxyFleet of tests/data/crds/proxyfleet-valid.yaml named `name` (with

@@ -20,7 +20,9 @@
 
 using namespace ingressx;
 using testing::admin;
+using testing::install_crds;
 using testing::make_namespace;
+using testing::read_text;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -32,43 +34,8 @@ const ResourceRef kFleetRollouts{"ingressx.io", "v1alpha1", "fleetrollouts", tru
 const fs::path kCrdsDir = fs::path(INGRESSX_SOURCE_DIR) / "crds";
 const fs::path kDataDir = fs::path(INGRESSX_SOURCE_DIR) / "tests" / "data" / "crds";
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) throw std::runtime_error("cannot read " + p.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 json read_yaml(const fs::path& p) {
-  return yaml_to_json(read_text(p), p.string());
-}
-
-bool established(const json& crd) {
-  if (!crd.contains("status")) return false;
-  for (const auto& c : crd["status"].value("conditions", json::array()))
-    if (c.value("type", "") == "Established" && c.value("status", "") == "True") return true;
-  return false;
-}
-
-// Applies both CRDs from crds/ (server-side apply, forced) and waits until they are
-// Established. Returns the stored CRDs keyed by name.
-std::map<std::string, json> install_crds() {
-  std::map<std::string, json> stored;
-  for (const char* file : {"ingressx.io_proxyfleets.yaml", "ingressx.io_fleetrollouts.yaml"}) {
-    json crd = read_yaml(kCrdsDir / file);
-    std::string name = crd["metadata"]["name"].get<std::string>();
-    admin().apply(refs::kCRDs, "", crd, "ingressx-test", true);
-    json got;
-    for (int i = 0; i < 100; ++i) {
-      got = admin().get(refs::kCRDs, "", name);
-      if (established(got)) break;
-      std::this_thread::sleep_for(100ms);
-    }
-    if (!established(got)) FAIL("CRD " << name << " did not become Established");
-    stored[name] = got;
-  }
-  return stored;
+  return yaml_to_json(read_text(p.string()), p.string());
 }
 
 // An invalid example: the manifest and the "# expect-path:" / "# expect-message:" header.
@@ -93,7 +60,7 @@ std::vector<InvalidCase> invalid_cases() {
   for (const auto& entry : fs::directory_iterator(kDataDir)) {
     std::string name = entry.path().filename().string();
     if (name.rfind("invalid-", 0) != 0 || entry.path().extension() != ".yaml") continue;
-    std::string text = read_text(entry.path());
+    std::string text = read_text(entry.path().string());
     out.push_back({name, yaml_to_json(text, entry.path().string()),
                    header_value(text, "expect-path"), header_value(text, "expect-message")});
   }
@@ -124,7 +91,7 @@ json valid_fleet(const std::string& name) {
 
 TEST_CASE("ingressx CRDs install with short names, status subresource and printer columns",
           "[integration][crd]") {
-  auto stored = install_crds();
+  auto stored = testing::install_crds();
 
   const json& pf = stored.at("proxyfleets.ingressx.io");
   CHECK(pf["spec"]["group"] == "ingressx.io");
