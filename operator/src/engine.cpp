@@ -519,8 +519,7 @@ class Engine {
         st().observed_promote = set_.promote;
         promote_consumed_ = true;
       } else {
-        return wait("holding for pause " + secs(pause) + " (" + secs(pause - held) + " left)",
-                    pause - held);
+        return wait("holding for pause " + secs(pause), pause - held);
       }
     }
     if (analysis) return analyze(step, to_fleet);
@@ -576,8 +575,9 @@ class Engine {
     if (elapsed >= min && conns && *conns <= set_.drain.drained_at)
       return finish_drain("connections");
     const Millis left = (elapsed < min ? min : set_.drain.max_drain) - elapsed;
+    // No elapsed time in the message: status is written only when something changed.
     return wait(f + ": " + (conns ? std::to_string(*conns) : std::string("unknown")) +
-                    " active connections, draining (" + secs(elapsed) + " of max " +
+                    " active connections, draining (minDrain " + secs(min) + ", maxDrain " +
                     secs(set_.drain.max_drain) + ")",
                 std::min(left, Millis{1000}));
   }
@@ -592,9 +592,7 @@ class Engine {
     if (!step.waiting_since) step.waiting_since = s_.now;
     const Millis held = since(s_.now, *step.waiting_since);
     if (held < delay && step.message != "deleting")
-      return wait("keeping " + f + " for scaleDownDelay " + secs(delay) + " (" +
-                      secs(delay - held) + " left)",
-                  delay - held);
+      return wait("keeping " + f + " for scaleDownDelay " + secs(delay), delay - held);
     if (!o->deleting) d_.actions.push_back(DeleteFleet{f, def.role});
     step.message = "deleting";
     return wait("deleting", Millis{2000});

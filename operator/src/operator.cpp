@@ -91,6 +91,28 @@ struct Operator::Impl {
   std::map<std::string, std::unique_ptr<AnalysisRunner>> analysis;
   std::map<std::string, int> failures;
   std::map<std::string, std::string> last_log;  // the last decision logged per fleet
+  // resourceVersion of our last write per object ("Kind ns/name"): when the informer has
+  // exactly that version, its copy is fresh and no GET is needed.
+  std::map<std::string, std::string> written_rv;
+
+  void remember(const std::string& ns, const std::string& name, const std::string& kind,
+                const json& obj) {
+    written_rv[kind + " " + ns + "/" + name] =
+        obj.value("metadata", json::object()).value("resourceVersion", "");
+  }
+  // The object as it is now: the informer's copy when it has our last write (or when we
+  // never wrote it and it is there), else a GET (the cache may lag our own write).
+  std::optional<json> fresh(const ResourceRef& ref, Informer& inf, const std::string& ns,
+                            const std::string& name) {
+    auto cached = inf.get(ns, name);
+    auto it = written_rv.find(ref.kind + " " + ns + "/" + name);
+    if (cached && (it == written_rv.end() ||
+                   cached->at("metadata").value("resourceVersion", "") == it->second))
+      return cached;
+    auto got = client.try_get(ref, ns, name);
+    if (got) remember(ns, name, ref.kind, *got);
+    return got;
+  }
 
   Impl(Client& c, OperatorOptions o, Clock& cl, OperatorMetrics& m, EventRecorder& e)
       : client(c), opts(std::move(o)), clock(cl), metrics(m), events(e) {
@@ -241,7 +263,7 @@ struct Operator::Impl {
       analysis.erase(key);
       return std::nullopt;
     }
-    auto pf_opt = client.try_get(kFleets, ns, name);
+    auto pf_opt = fresh(kFleets, *fleets, ns, name);
     if (!pf_opt) {
       metrics.forget_fleet(ns, name);
       analysis.erase(key);
@@ -295,7 +317,7 @@ struct Operator::Impl {
     } else if (!frs.empty()) {
       rollout_name = frs.back()["metadata"].value("name", "");
     }
-    if (!rollout_name.empty()) rollout_fresh = client.try_get(kRollouts, ns, rollout_name);
+    if (!rollout_name.empty()) rollout_fresh = fresh(kRollouts, *rollouts, ns, rollout_name);
     const json* rollout_obj = rollout_fresh ? &*rollout_fresh : nullptr;
     if (rollout_obj) {
       s.rollout = rollout_from(*rollout_obj);
@@ -509,7 +531,9 @@ struct Operator::Impl {
     if (same_object && existing->value("status", json::object()) == status) return;
     const std::string old_phase =
         same_object ? existing->value("status", json::object()).value("phase", "") : "";
-    client.patch(kRollouts, ns, r.name, PatchType::kMerge, {{"status", status}}, "status");
+    remember(
+        ns, r.name, "FleetRollout",
+        client.patch(kRollouts, ns, r.name, PatchType::kMerge, {{"status", status}}, "status"));
     if (r.finished() && old_phase != r.phase && r.started_at && r.finished_at) {
       const double secs = std::chrono::duration<double>(*r.finished_at - *r.started_at).count();
       metrics.rollout_finished(ns, fleet,
@@ -563,7 +587,8 @@ struct Operator::Impl {
     const std::string now = format_time(clock.wall_now());
     status["conditions"] = conditions_for(st, gen, old, now);
     if (old == status) return;
-    client.patch(kFleets, ns, name, PatchType::kMerge, {{"status", status}}, "status");
+    remember(ns, name, "ProxyFleet",
+             client.patch(kFleets, ns, name, PatchType::kMerge, {{"status", status}}, "status"));
   }
 
   // Keeps revisionHistoryLimit finished rollouts (never the current revision's: its template

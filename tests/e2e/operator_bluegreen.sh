@@ -14,6 +14,7 @@ opx_fleet_up edge-blue edge-blue
 
 opx_load_start_all
 sleep 3
+opx_mark_requests main
 opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 480
 opx_load_finish
@@ -28,4 +29,5 @@ opx_wait_fleet_phase Ready 30
 active="$(opx_pf '{.status.activeFleet}')"
 [ "$active" = edge-green ] || fail "status.activeFleet is '$active' after the rollout, want edge-green"
 opx_print_rollout "$OPX_FR"
+opx_figures main "$OPX_FR"
 ok "BlueGreen rollout to revision $OPX_REV Succeeded in ${OPX_ROLLOUT_WALL} s under load: 0 failed requests, traffic on edge-green, edge-blue removed"

@@ -617,3 +617,46 @@ opx_random_sleep() {
   sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
   echo "$ms"
 }
+
+# ---------------------------------------------------------------- figures for the record
+
+# opx_mark_requests NAME : remembers the operator's API request count now (OPX_REQ0).
+opx_mark_requests() { OPX_REQ0="$(opx_operator_metric "$1" '^ingressx_api_requests_total')"; }
+# opx_figures NAME FR : one line with the rollout's wall time against its floor (the sum
+# of its configured pauses and minimum drains plus the pod start-up it waited for), the
+# drain time spent on observed connections, the operator's peak RSS and the API requests
+# it made since opx_mark_requests.
+opx_figures() {
+  local name="$1" fr="$2" pid="${OPX_OP_PID[$1]:-}" req1 rss="?"
+  req1="$(opx_operator_metric "$name" '^ingressx_api_requests_total')"
+  [ -n "$pid" ] && rss="$(awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null)"
+  k get fr "$fr" -o json | python3 -c '
+import json, sys
+from datetime import datetime
+fr = json.load(sys.stdin)
+def t(s): return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+def d(v):
+    import re
+    total = 0.0
+    for num, unit in re.findall(r"([0-9.]+)(ms|s|m|h)", v or "0s"):
+        total += float(num) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    return total
+st, spec = fr["status"], fr["spec"]
+wall = (t(st["finishedAt"]) - t(st["startedAt"])).total_seconds()
+pauses = sum(d(s.get("pause")) for s in spec["cutover"].get("steps", []))
+shifts = 2 if spec["strategy"].get("type", "TempFleet") == "TempFleet" else 1
+startup = 0.0
+for s in st["steps"]:
+    if s["name"].startswith(("provision-", "upgrade-")) and "finishedAt" in s:
+        startup += (t(s["finishedAt"]) - t(s["startedAt"])).total_seconds()
+drains = st.get("drains", [])
+min_drain = float(sys.argv[1])
+scale_down = d(spec["strategy"].get("scaleDownDelay")) if shifts == 1 else 0
+floor = pauses * shifts + min_drain * len(drains) + startup + scale_down
+drain_time = sum((t(x["finishedAt"]) - t(x["startedAt"])).total_seconds() for x in drains if "finishedAt" in x)
+print("figures: rollout wall %.0f s, floor %.0f s (pauses %.0f s, min drains %.0f s, pod start-up %.0f s, scale-down delay %.0f s); "
+      "drains took %.0f s on observed connections (%s)" % (wall, floor, pauses * shifts, min_drain * len(drains), startup, scale_down,
+      drain_time, ", ".join("%s %s" % (x["fleet"], x.get("decidedBy", "?")) for x in drains)))
+' "${OPX_MIN_DRAIN_S:-2}" || true
+  echo "figures: operator peak RSS ${rss:-?}; API requests during the rollout: $(( ${req1:-0} - ${OPX_REQ0:-0} ))"
+}

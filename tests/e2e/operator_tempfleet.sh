@@ -16,6 +16,7 @@ opx_fleet_up edge-primary edge
 
 opx_load_start_all
 sleep 3
+opx_mark_requests main
 opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 480
 opx_load_finish
@@ -28,4 +29,5 @@ opx_wait_fleet_phase Ready 30
 cur="$(opx_pf '{.status.currentRevision}')"
 [ "$cur" = "$OPX_REV" ] || fail "status.currentRevision is $cur after the rollout, want $OPX_REV"
 opx_print_rollout "$OPX_FR"
+opx_figures main "$OPX_FR"
 ok "TempFleet rollout to revision $OPX_REV Succeeded in ${OPX_ROLLOUT_WALL} s under load: 0 failed requests, edge-temp gone, edge at the new template"
