@@ -16,6 +16,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libboost-dev catch2 prometheus-cpp-dev libcivetweb-dev
   etcd-server
   nginx haproxy procps python3
+  libldns-dev bind9 bind9-dnsutils
 )
 # Only for the single-node cluster (dev/cluster up; --cluster): runtime, CNI plugins,
 # image tools. The test command does not need them.

@@ -26,6 +26,7 @@ using json = nlohmann::json;
 struct FleetObjects {
   json deployment;
   json service;
+  json pdb;  // policy/v1 PodDisruptionBudget: at most one pod of the fleet evicted at a time
 };
 // Deployment + Service of one fleet (`fleet` = its name, `role` = primary/temp/blue/green)
 // running `template_` at `revision`/`hash`, with the preStop hook injected.

@@ -27,6 +27,7 @@ namespace {
 
 const ResourceRef kFleets{"ingressx.io", "v1alpha1", "proxyfleets", true, "ProxyFleet"};
 const ResourceRef kRollouts{"ingressx.io", "v1alpha1", "fleetrollouts", true, "FleetRollout"};
+const ResourceRef kPdbs{"policy", "v1", "poddisruptionbudgets", true, "PodDisruptionBudget"};
 constexpr const char* kController = "proxyfleet";
 
 std::string key_of(const std::string& ns, const std::string& name) {
@@ -438,12 +439,14 @@ struct Operator::Impl {
         }
         auto objs = fleet_objects(pf, e->fleet, e->role, t, e->revision, e->hash, opts.hook_image);
         client.apply(refs::kServices, ns, objs.service, opts.field_manager, true);
+        client.apply(kPdbs, ns, objs.pdb, opts.field_manager, true);
         client.apply(refs::kDeployments, ns, objs.deployment, opts.field_manager, true);
         spdlog::info("{}: applied fleet {} ({}) at revision {}", key, e->fleet, e->role,
                      e->revision);
       } else if (auto* del = std::get_if<DeleteFleet>(&a)) {
         client.remove(refs::kDeployments, ns, del->fleet);
         client.remove(refs::kServices, ns, del->fleet);
+        client.remove(kPdbs, ns, del->fleet);
         spdlog::info("{}: deleting fleet {}", key, del->fleet);
       } else if (auto* t = std::get_if<SetTraffic>(&a)) {
         if (!provider) continue;

@@ -240,7 +240,19 @@ FleetObjects fleet_objects(const json& pf, const std::string& fleet, const std::
     service["spec"]["externalTrafficPolicy"] = svc_spec["externalTrafficPolicy"];
   if (svc_spec.contains("loadBalancerClass"))
     service["spec"]["loadBalancerClass"] = svc_spec["loadBalancerClass"];
-  return {deployment, service};
+  // Voluntary disruptions (node drains) take one proxy pod at a time; the pod's preStop
+  // hook drains it. Rollouts do not go through evictions, so this never blocks them.
+  json pdb = {{"apiVersion", "policy/v1"},
+              {"kind", "PodDisruptionBudget"},
+              {"metadata",
+               {{"name", fleet},
+                {"namespace", ns},
+                {"labels", labels},
+                {"ownerReferences", owner_ref(pf)}}},
+              {"spec",
+               {{"maxUnavailable", 1},
+                {"selector", {{"matchLabels", {{"ingressx.io/fleet-name", fleet}}}}}}}};
+  return {deployment, service, pdb};
 }
 
 }  // namespace ingressx::op

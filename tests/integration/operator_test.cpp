@@ -186,6 +186,10 @@ TEST_CASE("the operator creates the first fleet with the preStop hook injected",
   for (const auto& m : c["volumeMounts"]) mounted |= m["mountPath"] == "/ingressx";
   CHECK(mounted);
 
+  const ResourceRef pdbs{"policy", "v1", "poddisruptionbudgets", true, "PodDisruptionBudget"};
+  json pdb = admin().get(pdbs, s.ns, "edge");
+  CHECK(pdb["spec"]["maxUnavailable"] == 1);
+  CHECK(pdb["spec"]["selector"]["matchLabels"]["ingressx.io/fleet-name"] == "edge");
   json svc = admin().get(refs::kServices, s.ns, "edge");
   CHECK(svc["spec"]["selector"]["ingressx.io/fleet-name"] == "edge");
   CHECK(svc["spec"]["ports"][0]["targetPort"] == 8080);
