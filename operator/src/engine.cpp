@@ -383,16 +383,19 @@ class Engine {
           // A failure while returning traffic: keep trying, never abort the abort.
           requeue(Millis{5000});
         } else {
-          begin_abort("step " + step.name + ": " + res.message, true);
+          const std::string why = "step " + step.name + ": " + res.message;
+          begin_abort(why, true);  // invalidates `step`
           requeue(Millis{0});
         }
         break;
     }
+    // begin_abort() may have grown the plan: `step` is not valid any more.
+    const std::string& msg = r().plan[static_cast<size_t>(idx)].message;
     if (r().phase == "Paused")
-      set_phase("Paused", step.message);
+      set_phase("Paused", msg);
     else
       set_phase("Progressing", "rollout " + r().name + " step " + r().current_step +
-                                   (step.message.empty() ? "" : ": " + step.message));
+                                   (msg.empty() ? "" : ": " + msg));
   }
 
   void finish() {
