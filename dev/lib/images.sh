@@ -13,8 +13,10 @@
 #                                   tests that run shell scripts in pods
 #   localhost/ingressx/fortio:dev   the backend: fortio server (Go module proxy, static)
 #                                   on :8080 (delays, long-lived streams), plus busybox
-#   localhost/ingressx/ingressx:dev ingressx-hook from a CMake build dir (skipped when no
-#                                   build has one), plus busybox
+#   localhost/ingressx/ingressx:dev ingressx-hook (entrypoint), ingressx-operator and
+#                                   kubectl-ingressx (with their shared libraries) from a
+#                                   CMake build dir, in /usr/local/bin, plus busybox and CA
+#                                   certificates (skipped when the build has no hook)
 
 IMAGE_CACHE="${INGRESSX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ingressx}/images"
 # shellcheck disable=SC2034
@@ -195,11 +197,65 @@ _fortio_rootfs() {
   cp "$FORTIO_BIN/fortio" "$1/usr/bin/fortio"
 }
 
+# _install_bin ROOT BIN NAME : BIN (and its shared libraries, at their real paths) as
+# /usr/local/bin/NAME.
+_install_bin() {
+  local root="$1" bin="$2" name="$3"
+  _copy_bin "$root" "$bin"
+  mkdir -p "$root/usr/local/bin"
+  mv "$root$bin" "$root/usr/local/bin/$name"
+}
+
+# The ingressx image: the static preStop hook (the operator's injected init container
+# copies /usr/local/bin/ingressx-hook into proxy pods) and, when built, the operator and
+# the kubectl plugin, which are dynamically linked (libcurl, OpenSSL, ...: _copy_bin puts
+# every library ldd names into the image). CA certificates for TLS to anything but the
+# apiserver (whose CA comes from the service account).
 _ingressx_rootfs() {
   _base_rootfs "$1"
-  _copy_bin "$1" "$HOOK_BIN"
-  mkdir -p "$1/usr/local/bin"
-  mv "$1$HOOK_BIN" "$1/usr/local/bin/ingressx-hook"
+  _install_bin "$1" "$HOOK_BIN" ingressx-hook
+  [ -z "${OPERATOR_BIN:-}" ] || _install_bin "$1" "$OPERATOR_BIN" ingressx-operator
+  [ -z "${PLUGIN_BIN:-}" ] || _install_bin "$1" "$PLUGIN_BIN" kubectl-ingressx
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    mkdir -p "$1/etc/ssl/certs"
+    cp /etc/ssl/certs/ca-certificates.crt "$1/etc/ssl/certs/"
+  fi
+  # The binaries' build directories, now empty, go (a library of the build tree that a
+  # binary links against stays, at its path, where the binary's RUNPATH finds it).
+  local b d
+  for b in "$HOOK_BIN" "${OPERATOR_BIN:-}" "${PLUGIN_BIN:-}"; do
+    [ -n "$b" ] || continue
+    d="$(dirname "$b")"
+    while [ "$d" != / ] && [ -d "$1$d" ] && rmdir "$1$d" 2>/dev/null; do d="$(dirname "$d")"; done
+  done
+  return 0
+}
+
+# ingressx_binaries [build] : sets OPERATOR_BIN and PLUGIN_BIN, the ingressx-operator
+# and kubectl-ingressx to put into the ingressx image next to the hook:
+# $INGRESSX_OPERATOR_BIN / $INGRESSX_PLUGIN_BIN, else $INGRESSX_BUILD_DIR (default
+# build/dev)/operator/ingressx-operator and .../cli/kubectl-ingressx, built there first
+# with "build" (dev/cluster images). Either is left empty (and out of the image, with a
+# message) when there is no such binary.
+ingressx_binaries() {
+  local b="${INGRESSX_BUILD_DIR:-$ROOT/build/dev}"
+  if [ "${1:-}" = build ] && [ -f "$b/CMakeCache.txt" ] && [ -z "${INGRESSX_OPERATOR_BIN:-}${INGRESSX_PLUGIN_BIN:-}" ]; then
+    # A failed build does not stop the images (the hook's may be all that is wanted):
+    # the binaries already there, if any, go in, with this warning.
+    cmake --build "$b" --target ingressx-operator kubectl-ingressx >&2 ||
+      log "WARNING: could not build ingressx-operator and kubectl-ingressx in $b; $INGRESSX_IMAGE gets the binaries already there, if any"
+  fi
+  OPERATOR_BIN="${INGRESSX_OPERATOR_BIN:-$b/operator/ingressx-operator}"
+  PLUGIN_BIN="${INGRESSX_PLUGIN_BIN:-$b/cli/kubectl-ingressx}"
+  if [ -x "$OPERATOR_BIN" ]; then OPERATOR_BIN="$(realpath "$OPERATOR_BIN")"; else
+    log "no ingressx-operator at $OPERATOR_BIN: left out of $INGRESSX_IMAGE"
+    OPERATOR_BIN=""
+  fi
+  if [ -x "$PLUGIN_BIN" ]; then PLUGIN_BIN="$(realpath "$PLUGIN_BIN")"; else
+    log "no kubectl-ingressx at $PLUGIN_BIN: left out of $INGRESSX_IMAGE"
+    PLUGIN_BIN=""
+  fi
+  return 0
 }
 
 # hook_binary [build] : path of the ingressx-hook to put into the ingressx image:
@@ -253,7 +309,11 @@ build_images() {
     --config.exposedports=8080/tcp)" || die "could not build the fortio image"
   INGRESSX_TAR=""
   if HOOK_BIN="$(hook_binary "${1:-}")"; then
-    IMAGE_INPUTS=("$HOOK_BIN" /bin/busybox)
+    HOOK_BIN="$(realpath "$HOOK_BIN")"
+    ingressx_binaries "${1:-}"
+    IMAGE_INPUTS=("$HOOK_BIN" /bin/busybox /etc/ssl/certs/ca-certificates.crt)
+    [ -z "$OPERATOR_BIN" ] || IMAGE_INPUTS+=("$OPERATOR_BIN")
+    [ -z "$PLUGIN_BIN" ] || IMAGE_INPUTS+=("$PLUGIN_BIN")
     INGRESSX_TAR="$(_oci_archive ingressx dev _ingressx_rootfs \
       --config.entrypoint=/usr/local/bin/ingressx-hook)" || die "could not build the ingressx image"
   else

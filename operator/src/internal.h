@@ -59,6 +59,9 @@ struct ProbeSpec {
   Millis interval{1000};
   Millis window{30000};
 };
+// True when a TCP connection to ip:port succeeds within `timeout` (IPv4 or IPv6 literal).
+bool tcp_connects(const std::string& ip, int port, Millis timeout);
+
 std::vector<ProbeSpec> probes_from(const json& proxy_fleet, const json& service);
 
 // Runs the analysis probes of one key in a background thread; one key at a time.

@@ -96,6 +96,15 @@ struct Operator::Impl {
   // exactly that version, its copy is fresh and no GET is needed.
   std::map<std::string, std::string> written_rv;
 
+  std::set<std::string> reachable_addresses;  // "ip:port" that accepted a connection
+  bool reachable(const std::string& ip, int port) {
+    const std::string k = ip + ":" + std::to_string(port);
+    if (reachable_addresses.count(k)) return true;
+    if (!tcp_connects(ip, port, Millis{300})) return false;
+    reachable_addresses.insert(k);
+    return true;
+  }
+
   void remember(const std::string& ns, const std::string& name, const std::string& kind,
                 const json& obj) {
     written_rv[kind + " " + ns + "/" + name] =
@@ -357,7 +366,11 @@ struct Operator::Impl {
           const std::string lb = ingress[0].value("ip", ingress[0].value("hostname", ""));
           if (!lb.empty()) ip = lb;
         }
-        o.address = ip;
+        // An address counts once it accepts a connection: kube-proxy programs a new
+        // ClusterIP a moment after the Service exists, and traffic must not wait for it.
+        const json sports = svc->value("spec", json::object()).value("ports", json::array());
+        const int sport = sports.empty() ? 80 : sports[0].value("port", 80);
+        o.address = (!ip.empty() && reachable(ip, sport)) ? ip : "";
       }
       if (running || o.deleting) {
         std::optional<int64_t> total = 0;
@@ -448,6 +461,33 @@ struct Operator::Impl {
         client.remove(refs::kServices, ns, del->fleet);
         client.remove(kPdbs, ns, del->fleet);
         spdlog::info("{}: deleting fleet {}", key, del->fleet);
+        // Take the fleet out of the provider too (HAProxy: maint, no address), so a later
+        // Service that reuses its address never gets its traffic. The fleets that carry
+        // traffic now are passed unchanged.
+        if (provider && s.traffic) {
+          std::vector<TrafficTarget> targets;
+          const json svc_ports =
+              pf["spec"].value("service", json::object()).value("ports", json::array());
+          const int port = svc_ports.empty() ? 80 : svc_ports[0].value("port", 80);
+          bool ok = true;
+          for (const auto& [f, w] : *s.traffic) {
+            if (f == del->fleet || w == 0) continue;
+            auto it = s.fleets.find(f);
+            if (it == s.fleets.end() || it->second.address.empty())
+              ok = false;
+            else
+              targets.push_back({f, role_of(name, f), w, it->second.address, port});
+          }
+          targets.push_back({del->fleet, del->role, 0, "", port});
+          if (ok && targets.size() > 1) {
+            try {
+              provider->apply(targets);
+            } catch (const Error& e) {
+              spdlog::warn("{}: taking {} out of {} failed: {}", key, del->fleet, provider->name(),
+                           e.what());
+            }
+          }
+        }
       } else if (auto* t = std::get_if<SetTraffic>(&a)) {
         if (!provider) continue;
         std::vector<TrafficTarget> targets;

@@ -44,7 +44,11 @@ refuse "an unknown key" --set replicas=3
 refuse "a bad duration" --set leaderElection.leaseDuration=15
 refuse "a bad namespace name" --set watchNamespace=Team_A
 refuse "a flag that is not a flag" --set 'extraArgs={debug}'
-ok "values.schema.json refuses 6 kinds of bad values"
+if out="$(helm template x "$HX_CHART" --set leaderElection.enabled=false 2>&1)"; then
+  fail "helm template accepted 2 replicas without leader election"
+fi
+grep -q 'replicaCount > 1 needs leaderElection.enabled' <<<"$out" || fail "2 replicas without leader election refused, but not by the chart's check: $out"
+ok "values.schema.json refuses 6 kinds of bad values; the chart refuses 2 replicas without leader election"
 
 # --- the CRDs are crds/, byte for byte, in the chart and in the packaged chart
 diff <(helm show crds "$HX_CHART" 2>/dev/null | grep -v -e '^---$' -e '^$') <(cat "$E2E_ROOT"/crds/*.yaml | grep -v -e '^---$' -e '^$') >/dev/null ||
@@ -86,8 +90,11 @@ want = {
   ("", "pods"): "get list watch",
   ("", "configmaps"): "get list watch",
   ("", "secrets"): "get",
+  ("policy", "poddisruptionbudgets"): "create patch delete",
   ("events.k8s.io", "events"): "create patch",
 }
+if mode == "gateway-api":
+    want[("gateway.networking.k8s.io", "httproutes")] = "get patch"
 got, lease = {}, {}
 for d in docs:
     if d["kind"] not in ("Role", "ClusterRole"):
@@ -132,14 +139,15 @@ print("rbac %s ok: %d resources" % (mode, len(got)))
 check_rbac cluster
 check_rbac namespaced --set watchNamespace="$NS"
 check_rbac secrets-ns --set 'rbac.secrets.namespaces={a,b}'
-ok "RBAC: exact verbs per resource, no wildcard (cluster-wide, namespaced, Secrets per namespace)"
+check_rbac gateway-api --set rbac.gatewayAPI.enabled=true
+ok "RBAC: exact verbs per resource, no wildcard (cluster-wide, namespaced, Secrets per namespace, gateway-api)"
 
 # --- server-side dry run of everything the chart renders (CRDs included)
 dry_run() {
   local out
   out="$(render --include-crds "$@" | kubectl -n "$NS" apply --server-side --force-conflicts --field-manager=helm-chart-check --dry-run=server -f - 2>&1)" ||
     fail "kubectl apply --dry-run=server refuses the chart ($*): $out"
-  echo "$out" | sed 's/^/    /'
+  printf '%s\n' "$out" | while IFS= read -r line; do echo "    $line"; done
 }
 dry_run
 dry_run --set watchNamespace="$NS" --set "rbac.secrets.namespaces={$NS}" --set podDisruptionBudget.maxUnavailable=1
