@@ -51,6 +51,9 @@ std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy_sp
                                        const std::string& pod_ip);
 
 struct ProbeSpec {
+  // A Prometheus query (alert-style: the probe fails while it returns a sample) when
+  // prom_query is set; else an HTTP GET through the fleet's address.
+  std::string prom_address, prom_query;
   std::string name, path, host, scheme = "http";
   int port = 80;
   int expect_status = 200;

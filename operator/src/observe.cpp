@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <string>
 
@@ -137,8 +138,60 @@ std::vector<ProbeSpec> probes_from(const json& pf, const json& service) {
     }
     out.push_back(s);
   }
+  const json prom = analysis.value("prometheus", json::object());
+  for (const auto& q : prom.value("queries", json::array())) {
+    ProbeSpec s;
+    s.name = q.value("name", "");
+    s.prom_address = prom.value("address", "");
+    s.prom_query = q.value("query", "");
+    out.push_back(s);  // interval 1s, window 30s (the defaults of an HTTP probe)
+  }
   return out;
 }
+
+namespace {
+
+std::string url_encode(const std::string& v) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// One Prometheus query: true when it answers with no sample; else `why` says what it saw.
+bool prometheus_quiet(HttpTransport& http, const ProbeSpec& p, std::string& why) {
+  HttpRequest req;
+  std::string base = p.prom_address;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.url = base + "/api/v1/query?query=" + url_encode(p.prom_query);
+  req.timeout = Millis{5000};
+  auto resp = http.send(req);
+  if (resp.status != 200) {
+    why = "Prometheus query " + p.name + ": " + base + " answered HTTP " +
+          std::to_string(resp.status);
+    return false;
+  }
+  const json body = json::parse(resp.body, nullptr, false);
+  if (body.is_discarded() || body.value("status", "") != "success") {
+    why = "Prometheus query " + p.name + ": " + base + " did not answer a successful query result";
+    return false;
+  }
+  const json result = body.value("data", json::object()).value("result", json::array());
+  if (result.is_array() && result.empty()) return true;
+  why = "Prometheus query " + p.name + " returned " +
+        std::to_string(result.is_array() ? result.size() : 1) + " sample(s): " + p.prom_query;
+  return false;
+}
+
+}  // namespace
 
 struct AnalysisRunner::Impl {
   mutable std::mutex mu;
@@ -173,6 +226,21 @@ struct AnalysisRunner::Impl {
     }
     while (true) {
       for (const auto& p : probes) {
+        if (!p.prom_query.empty()) {
+          std::string why;
+          bool ok = false;
+          try {
+            ok = prometheus_quiet(*http, p, why);
+          } catch (const std::exception& e) {
+            why = "Prometheus query " + p.name + ": " + e.what();
+          }
+          std::lock_guard lock(mu);
+          if (key != k) return;
+          obs.probes++;
+          if (ok) obs.successes++;
+          if (!ok) obs.last_failure = why;
+          continue;
+        }
         HttpRequest req;
         req.url = p.scheme + "://" + address + ":" + std::to_string(p.port) + p.path;
         if (!p.host.empty()) req.headers.push_back({"Host", p.host});
