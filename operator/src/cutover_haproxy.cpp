@@ -20,6 +20,7 @@
 
 #include "ingressx/core/error.h"
 #include "ingressx/operator/cutover.h"
+#include "tcp.h"
 
 namespace ingressx::op {
 namespace haproxy {
@@ -177,15 +178,6 @@ bool is_word(const std::string& s) {
 }
 
 // Owns a socket descriptor.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 class HaproxyCutover : public CutoverProvider {
  public:
@@ -287,75 +279,15 @@ class HaproxyCutover : public CutoverProvider {
 
   // One connection: send the command, read until HAProxy closes.
   std::string exchange(const std::string& cmd) {
-    auto deadline = SteadyClock::now() + std::chrono::milliseconds(cfg_.timeout_ms);
-    auto fail = [&](const std::string& what) {
-      return Error(Error::Kind::kTransport, "haproxy runtime API " + cfg_.runtime_api + ": " +
-                                                what + " (for '" + cmd + "')");
-    };
-    auto wait = [&](int fd, short events, const char* what) {
-      for (;;) {
-        auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-        if (left.count() <= 0)
-          throw fail(std::string(what) + ": timed out after " + std::to_string(cfg_.timeout_ms) +
-                     " ms");
-        pollfd p{fd, events, 0};
-        int r = poll(&p, 1, static_cast<int>(left.count()));
-        if (r > 0) return;
-        if (r < 0 && errno != EINTR) throw fail(std::string(what) + ": " + std::strerror(errno));
-      }
-    };
-
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    if (int rc = getaddrinfo(addr_.host.c_str(), addr_.port.c_str(), &hints, &res); rc != 0)
-      throw fail(std::string("cannot resolve ") + addr_.host + ": " + gai_strerror(rc));
-    std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, freeaddrinfo);
-
-    std::string last_error = "no address";
-    for (auto* ai = res; ai; ai = ai->ai_next) {
-      Fd s(socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
-      if (s.fd < 0) {
-        last_error = std::string("socket: ") + std::strerror(errno);
-        continue;
-      }
-      if (connect(s.fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        if (errno != EINPROGRESS) {
-          last_error = std::string("connect: ") + std::strerror(errno);
-          continue;
-        }
-        wait(s.fd, POLLOUT, "connect");
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-          last_error = std::string("connect: ") + std::strerror(err);
-          continue;
-        }
-      }
-      std::string line = cmd + "\n";
-      for (size_t sent = 0; sent < line.size();) {
-        wait(s.fd, POLLOUT, "send");
-        ssize_t n = send(s.fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-          throw fail(std::string("send: ") + std::strerror(errno));
-        if (n > 0) sent += static_cast<size_t>(n);
-      }
-      std::string answer;
-      char buf[4096];
-      for (;;) {
-        wait(s.fd, POLLIN, "read");
-        ssize_t n = recv(s.fd, buf, sizeof buf, 0);
-        if (n == 0) return answer;
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-          throw fail(std::string("read: ") + std::strerror(errno));
-        if (n > 0) answer.append(buf, static_cast<size_t>(n));
-      }
-    }
-    throw fail(last_error);
+    TcpConn conn(addr_.host, addr_.port,
+                 SteadyClock::now() + std::chrono::milliseconds(cfg_.timeout_ms),
+                 "haproxy runtime API " + cfg_.runtime_api + " (for '" + cmd + "')");
+    const std::string line = cmd + "\n";
+    conn.send_all(line.data(), line.size());
+    std::string answer;
+    char buf[4096];
+    while (size_t n = conn.read_some(buf, sizeof buf)) answer.append(buf, n);
+    return answer;
   }
 
   HaproxyCutoverConfig cfg_;

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "ingressx/core/error.h"
+#include "tcp.h"
 
 // ldns last, after <stdbool.h>: without it ldns/common.h defines true and false as macros,
 // which breaks C++ headers included after it.
@@ -264,98 +265,35 @@ Endpoint parse_server(const std::string& hp) {
   return e;
 }
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 // One DNS message over TCP (RFC 7766: two-byte length prefix); returns the answer's wire.
 // Throws Error(kTransport) prefixed with `where`.
 std::vector<uint8_t> exchange_tcp(const Endpoint& ep, const uint8_t* msg, size_t len,
                                   SteadyClock::time_point deadline, const std::string& where) {
-  auto fail = [&](const std::string& what) {
-    return Error(Error::Kind::kTransport, where + ": " + what);
-  };
-  auto wait = [&](int fd, short events, const char* what) {
-    for (;;) {
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-      if (left.count() <= 0) throw fail(std::string(what) + ": timed out");
-      pollfd p{fd, events, 0};
-      int r = poll(&p, 1, static_cast<int>(left.count()));
-      if (r > 0) return;
-      if (r < 0 && errno != EINTR) throw fail(std::string(what) + ": " + std::strerror(errno));
+  if (len > 65535)
+    throw Error(Error::Kind::kTransport,
+                where + ": message of " + std::to_string(len) + " bytes is too large");
+  TcpConn conn(ep.host, ep.port, deadline, where);
+  std::vector<uint8_t> out;
+  out.reserve(len + 2);
+  out.push_back(static_cast<uint8_t>((len >> 8) & 0xff));
+  out.push_back(static_cast<uint8_t>(len & 0xff));
+  out.insert(out.end(), msg, msg + len);
+  conn.send_all(out.data(), out.size());
+  std::vector<uint8_t> in;
+  size_t want = 2;
+  bool have_len = false;
+  uint8_t buf[4096];
+  while (in.size() < want) {
+    const size_t n = conn.read_some(buf, sizeof buf);
+    if (n == 0)
+      throw Error(Error::Kind::kTransport, where + ": connection closed before a whole answer");
+    in.insert(in.end(), buf, buf + n);
+    if (!have_len && in.size() >= 2) {
+      want = 2 + ((static_cast<size_t>(in[0]) << 8) | in[1]);
+      have_len = true;
     }
-  };
-  if (len > 65535) throw fail("message of " + std::to_string(len) + " bytes is too large");
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  if (int rc = getaddrinfo(ep.host.c_str(), ep.port.c_str(), &hints, &res); rc != 0)
-    throw fail(std::string("cannot resolve ") + ep.host + ": " + gai_strerror(rc));
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, freeaddrinfo);
-
-  std::string last_error = "no address";
-  for (auto* ai = res; ai; ai = ai->ai_next) {
-    Fd s(socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
-    if (s.fd < 0) {
-      last_error = std::string("socket: ") + std::strerror(errno);
-      continue;
-    }
-    if (connect(s.fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      if (errno != EINPROGRESS) {
-        last_error = std::string("connect: ") + std::strerror(errno);
-        continue;
-      }
-      wait(s.fd, POLLOUT, "connect");
-      int err = 0;
-      socklen_t elen = sizeof err;
-      getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-      if (err != 0) {
-        last_error = std::string("connect: ") + std::strerror(err);
-        continue;
-      }
-    }
-    std::vector<uint8_t> out;
-    out.reserve(len + 2);
-    out.push_back(static_cast<uint8_t>((len >> 8) & 0xff));
-    out.push_back(static_cast<uint8_t>(len & 0xff));
-    out.insert(out.end(), msg, msg + len);
-    for (size_t sent = 0; sent < out.size();) {
-      wait(s.fd, POLLOUT, "send");
-      ssize_t n = send(s.fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EINTR)
-        throw fail(std::string("send: ") + std::strerror(errno));
-      if (n > 0) sent += static_cast<size_t>(n);
-    }
-    std::vector<uint8_t> in;
-    size_t want = 2;
-    bool have_len = false;
-    uint8_t buf[4096];
-    while (in.size() < want) {
-      wait(s.fd, POLLIN, "read");
-      ssize_t n = recv(s.fd, buf, sizeof buf, 0);
-      if (n == 0) throw fail("connection closed before a whole answer");
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) continue;
-        throw fail(std::string("read: ") + std::strerror(errno));
-      }
-      in.insert(in.end(), buf, buf + n);
-      if (!have_len && in.size() >= 2) {
-        want = 2 + ((static_cast<size_t>(in[0]) << 8) | in[1]);
-        have_len = true;
-      }
-    }
-    return std::vector<uint8_t>(in.begin() + 2, in.begin() + static_cast<ptrdiff_t>(want));
   }
-  throw fail(last_error);
+  return std::vector<uint8_t>(in.begin() + 2, in.begin() + static_cast<ptrdiff_t>(want));
 }
 
 std::vector<uint8_t> to_wire(const ldns_pkt* p) {

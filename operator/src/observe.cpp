@@ -1,12 +1,7 @@
 // What the reconciler observes beyond the API: proxy connections (from each pod's admin or
 // metrics endpoint) and the analysis gate's HTTP probes through a fleet's own address.
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <condition_variable>
@@ -18,6 +13,7 @@
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/proxy/metrics.h"
 #include "internal.h"
+#include "tcp.h"
 
 namespace ingressx::op {
 
@@ -76,36 +72,15 @@ std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy,
 }
 
 bool tcp_connects(const std::string& ip, int port, Millis timeout) {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof(sockaddr_in6);
-  } else {
+  in6_addr a{};
+  if (inet_pton(AF_INET, ip.c_str(), &a) != 1 && inet_pton(AF_INET6, ip.c_str(), &a) != 1)
     return true;  // a host name (LoadBalancer hostname): nothing to check here
+  try {
+    TcpConn conn(ip, std::to_string(port), std::chrono::steady_clock::now() + timeout, ip);
+    return true;
+  } catch (const Error&) {
+    return false;
   }
-  const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = false;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
-    ok = true;
-  } else if (errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
-      int err = 0;
-      socklen_t el = sizeof err;
-      ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
-    }
-  }
-  ::close(fd);
-  return ok;
 }
 
 std::vector<ProbeSpec> probes_from(const json& pf, const json& service) {
