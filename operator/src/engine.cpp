@@ -170,8 +170,11 @@ class Engine {
     if (!o || !o->exists || o->hash != st().current_hash || o->replicas != set_.replicas)
       d_.actions.push_back(EnsureFleet{active, role, st().current_revision, st().current_hash});
     auto split = pair_split(role, 100);
-    if (s_.traffic) {
-      if (!matches(split)) d_.actions.push_back(SetTraffic{split});
+    if (s_.traffic && !matches(split)) {
+      if (in_backoff())
+        requeue(s_.cutover_retry_in);
+      else
+        d_.actions.push_back(SetTraffic{split});
     }
     const bool ready = o && o->exists && o->ready_replicas >= set_.replicas;
     if (!s_.traffic) {
@@ -497,6 +500,15 @@ class Engine {
     return wait(msg, Millis{2000});
   }
 
+  // The provider failed and its backoff has not run out: no apply() now.
+  bool in_backoff() const { return !s_.cutover_error.empty() && s_.cutover_retry_in > Millis{0}; }
+  StepResult backoff_wait() const {
+    return wait("cutover provider failed " + std::to_string(s_.cutover_failures) +
+                    (s_.cutover_failures == 1 ? " time" : " times") +
+                    ", traffic stays where it is, retrying with backoff: " + s_.cutover_error,
+                s_.cutover_retry_in);
+  }
+
   StepResult shift(StepRecord& step, const std::vector<TrafficEntry>& split, Millis pause,
                    bool analysis, const std::string& to_fleet) {
     if (!s_.traffic)
@@ -507,12 +519,14 @@ class Engine {
         const auto* o = obs(to_fleet);
         if (!o || !o->exists || o->address.empty() || o->ready_replicas < 1)
           return wait(to_fleet + " has no ready pods or no address; traffic stays", Millis{2000});
+        if (in_backoff()) return backoff_wait();
         d_.actions.push_back(SetTraffic{split});
         return wait("moving traffic", Millis{0});
       }
       step.waiting_since = s_.now;
     } else if (!matches(split)) {
       // Someone moved it after we did: put it back (same direction, same target).
+      if (in_backoff()) return backoff_wait();
       d_.actions.push_back(SetTraffic{split});
       return wait("traffic differs from the step's split; setting it again", Millis{0});
     }
@@ -621,6 +635,12 @@ class Engine {
 };
 
 }  // namespace
+
+Millis cutover_backoff(int failures) {
+  if (failures <= 0) return Millis{0};
+  const int doublings = std::min(failures - 1, 5);
+  return std::min(Millis{2000} * (1 << doublings), Millis{60000});
+}
 
 Decision decide(const Snapshot& s) {
   return Engine(s).run();

@@ -50,20 +50,44 @@ std::string role_of(const std::string& pf_name, const std::string& fleet) {
   return "primary";
 }
 
-json conditions_for(const FleetState& st, int64_t gen, const json& old_status,
+// CutoverReady: whether the cutover provider answers (reads the split and takes changes).
+// False names what failed: the provider's configuration, reading the split, or moving it.
+struct CutoverCondition {
+  bool ok = true;
+  std::string reason, message;
+};
+CutoverCondition cutover_condition(const Snapshot& s) {
+  if (!s.cutover_error.empty())
+    return {false, "ApplyFailed",
+            "moving traffic failed " + std::to_string(s.cutover_failures) +
+                (s.cutover_failures == 1 ? " time" : " times") +
+                " in a row; traffic stays where it is and the operator retries with backoff "
+                "(2 s doubling to 60 s): " +
+                s.cutover_error};
+  if (!s.traffic)
+    return {false, "ReadFailed",
+            "the traffic split cannot be read; traffic stays where it is: " + s.traffic_error};
+  return {true, "ProviderAnswers", "the cutover provider answers"};
+}
+
+json conditions_for(const FleetState& st, const Snapshot& s, int64_t gen, const json& old_status,
                     const std::string& now) {
   struct C {
     const char* type;
     bool on;
+    std::string reason, message;
   };
-  const std::vector<C> cs = {{"Ready", st.phase == "Ready"},
-                             {"Progressing", st.phase == "Progressing" || st.phase == "Paused"},
-                             {"Degraded", st.phase == "Degraded"},
-                             {"Paused", st.phase == "Paused"}};
+  const auto cut = cutover_condition(s);
+  const std::vector<C> cs = {
+      {"Ready", st.phase == "Ready", "", ""},
+      {"Progressing", st.phase == "Progressing" || st.phase == "Paused", "", ""},
+      {"Degraded", st.phase == "Degraded", "", ""},
+      {"Paused", st.phase == "Paused", "", ""},
+      {"CutoverReady", cut.ok, cut.reason, cut.message}};
   json out = json::array();
   for (const auto& c : cs) {
     const std::string status = c.on ? "True" : "False";
-    std::string reason = st.phase.empty() ? "Unknown" : st.phase;
+    std::string reason = !c.reason.empty() ? c.reason : st.phase.empty() ? "Unknown" : st.phase;
     std::string since = now;
     for (const auto& o : old_status.value("conditions", json::array()))
       if (o.value("type", "") == c.type && o.value("status", "") == status)
@@ -71,7 +95,7 @@ json conditions_for(const FleetState& st, int64_t gen, const json& old_status,
     out.push_back({{"type", c.type},
                    {"status", status},
                    {"reason", reason},
-                   {"message", st.message.substr(0, 4096)},
+                   {"message", (c.reason.empty() ? st.message : c.message).substr(0, 4096)},
                    {"observedGeneration", gen},
                    {"lastTransitionTime", since}});
   }
@@ -91,6 +115,13 @@ struct Operator::Impl {
   std::unique_ptr<HttpTransport> http;
   std::map<std::string, std::unique_ptr<AnalysisRunner>> analysis;
   std::map<std::string, int> failures;
+  // Failed cutover apply() calls per fleet: cleared by the next success.
+  struct CutoverFailure {
+    std::string error;
+    int count = 0;
+    std::chrono::steady_clock::time_point next;  // the backoff runs out
+  };
+  std::map<std::string, CutoverFailure> cutover_failures;
   std::map<std::string, std::string> last_log;  // the last decision logged per fleet
   // resourceVersion of our last write per object ("Kind ns/name"): when the informer has
   // exactly that version, its copy is fresh and no GET is needed.
@@ -410,6 +441,13 @@ struct Operator::Impl {
     } else {
       s.traffic_error = why_not;
     }
+    if (auto cf = cutover_failures.find(key); cf != cutover_failures.end()) {
+      s.cutover_error = cf->second.error;
+      s.cutover_failures = cf->second.count;
+      s.cutover_retry_in = std::max(
+          Millis{0},
+          std::chrono::duration_cast<Millis>(cf->second.next - std::chrono::steady_clock::now()));
+    }
     auto& runner = analysis[key];
     if (!runner) runner = std::make_unique<AnalysisRunner>();
     if (s.rollout && !s.rollout->current_step.empty())
@@ -508,14 +546,30 @@ struct Operator::Impl {
         std::string summary;
         for (const auto& e : t->split)
           summary += (summary.empty() ? "" : " ") + e.fleet + "=" + std::to_string(e.weight);
+        const auto t0 = std::chrono::steady_clock::now();
         try {
           auto back = provider->apply(targets);
-          spdlog::info("{}: traffic set to {} via {}", key, summary, provider->name());
-          events.record(pf, "Normal", "TrafficShifted", "Cutover", "traffic " + summary);
+          const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - t0)
+                              .count();
+          // For DNS providers apply() returns once every authoritative server answers the
+          // new data, so this is the step's convergence time.
+          spdlog::info("{}: traffic set to {} via {} in {} ms", key, summary, provider->name(), ms);
+          events.record(
+              pf, "Normal", "TrafficShifted", "Cutover",
+              "traffic " + summary + " (provider answered in " + std::to_string(ms) + " ms)");
+          if (cutover_failures.erase(key))
+            spdlog::info("{}: cutover provider {} answers again", key, provider->name());
         } catch (const Error& e) {
-          spdlog::warn("{}: moving traffic to {} failed: {}", key, summary, e.what());
+          auto& cf = cutover_failures[key];
+          cf.error = e.what();
+          cf.count++;
+          const Millis backoff = cutover_backoff(cf.count);
+          cf.next = std::chrono::steady_clock::now() + backoff;
+          spdlog::warn("{}: moving traffic to {} failed ({} in a row, next try in {} ms): {}", key,
+                       summary, cf.count, backoff.count(), e.what());
           events.record(pf, "Warning", "TrafficShiftFailed", "Cutover", e.what());
-          extra_requeue = Millis{5000};
+          extra_requeue = backoff;
         }
       } else if (auto* an = std::get_if<Analyze>(&a)) {
         auto it = s.fleets.find(an->fleet);
@@ -537,8 +591,8 @@ struct Operator::Impl {
     for (const auto& [f, o] : s.fleets)
       if (o.active_connections) metrics.set_active_connections(ns, name, f, *o.active_connections);
     if (d.rollout && d.rollout->finished()) prune_history(pf, rollouts_of(ns, name), d.state);
-    if (extra_requeue && (!d.requeue_after || *d.requeue_after > *extra_requeue))
-      return extra_requeue;
+    // A failed apply() waits out its backoff even when the engine asked to come back at once.
+    if (extra_requeue) return extra_requeue;
     if (d.requeue_after) return d.requeue_after;
     return running ? std::optional<Millis>(Millis{5000}) : std::nullopt;
   }
@@ -628,7 +682,7 @@ struct Operator::Impl {
     }
     status["fleets"] = fl;
     const std::string now = format_time(clock.wall_now());
-    status["conditions"] = conditions_for(st, gen, old, now);
+    status["conditions"] = conditions_for(st, s, gen, old, now);
     if (old == status) return;
     remember(ns, name, "ProxyFleet",
              client.patch(kFleets, ns, name, PatchType::kMerge, {{"status", status}}, "status"));

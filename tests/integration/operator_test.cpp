@@ -203,9 +203,17 @@ TEST_CASE("the operator creates the first fleet with the preStop hook injected",
   CHECK(st["currentRollout"] == "edge-r1");
   CHECK(st["observedGeneration"] == pf["metadata"]["generation"]);
   bool progressing = false;
-  for (const auto& cond : st["conditions"])
+  json cutover;
+  for (const auto& cond : st["conditions"]) {
     if (cond["type"] == "Progressing") progressing = cond["status"] == "True";
+    if (cond["type"] == "CutoverReady") cutover = cond;
+  }
   CHECK(progressing);
+  // The provider cannot be read: a condition says so, naming the runtime API.
+  REQUIRE(cutover.is_object());
+  CHECK(cutover["status"] == "False");
+  CHECK(cutover["reason"] == "ReadFailed");
+  CHECK_THAT(cutover["message"].get<std::string>(), Catch::Contains("127.0.0.1:1"));
 
   // Events: the rollout start is recorded on the ProxyFleet.
   ListOptions o;

@@ -55,6 +55,12 @@ struct World {
   WallTime now = WallTime{} + std::chrono::hours(24 * 365 * 50);
   bool analysis_passes = true;
   bool traffic_down = false;
+  // The provider reads fine but refuses every move (e.g. a DNS UPDATE with a wrong TSIG
+  // key); the world keeps what the operator would: the error, the count, the backoff.
+  bool apply_fails = false;
+  int cutover_failures = 0;
+  WallTime cutover_next{};
+  std::vector<WallTime> apply_attempts;
   int64_t max_revision = 0;
   Millis max_step = 1000ms;  // time never jumps further per reconcile
   // what happened
@@ -90,6 +96,12 @@ struct World {
       s.traffic_error = "haproxy 127.0.0.1:9999: connection refused";
     else
       s.traffic = traffic;
+    if (cutover_failures > 0) {
+      s.cutover_error = "rfc2136 127.0.0.1:53: UPDATE refused: NOTAUTH";
+      s.cutover_failures = cutover_failures;
+      s.cutover_retry_in =
+          std::max(Millis{0}, std::chrono::duration_cast<Millis>(cutover_next - now));
+    }
     return s;
   }
 
@@ -118,6 +130,13 @@ struct World {
         if (fleets.count(del->fleet)) fleets[del->fleet].deleting = true;
       } else if (auto* t = std::get_if<SetTraffic>(&a)) {
         if (traffic_down) continue;
+        apply_attempts.push_back(now);
+        if (apply_fails) {
+          ++cutover_failures;
+          cutover_next = now + cutover_backoff(cutover_failures);
+          continue;
+        }
+        cutover_failures = 0;
         for (const auto& e : t->split) {
           traffic[e.fleet] = e.weight;
           if (e.weight > 0) {
@@ -505,6 +524,60 @@ TEST_CASE("provider down: the step waits with the reason, then goes on", "[engin
   w.traffic_down = false;
   w.settle();
   CHECK(w.rollout_phase() == "Succeeded");
+}
+
+TEST_CASE("cutover backoff: 2 s doubling to 60 s", "[engine]") {
+  CHECK(cutover_backoff(0) == 0ms);
+  CHECK(cutover_backoff(1) == 2s);
+  CHECK(cutover_backoff(2) == 4s);
+  CHECK(cutover_backoff(5) == 32s);
+  CHECK(cutover_backoff(6) == 60s);
+  CHECK(cutover_backoff(1000) == 60s);
+}
+
+TEST_CASE("provider refuses the move: the step waits with backoff, traffic stays, then goes on",
+          "[engine]") {
+  World w = initial_world("TempFleet");
+  w.change_template("h2");
+  w.apply_fails = true;
+  w.apply_attempts.clear();
+  for (int i = 0; i < 200 && w.current_step() != "shift-to-temp/1"; ++i) w.step_once();
+  REQUIRE(w.current_step() == "shift-to-temp/1");
+  const auto before = w.traffic;
+  for (int i = 0; i < 200; ++i) w.step_once();
+  CHECK(w.current_step() == "shift-to-temp/1");
+  CHECK(w.traffic == before);  // nothing moved, nothing lost
+  CHECK(w.rollout_phase() == "Progressing");
+  CHECK_THAT(w.state.message, Catch::Contains("retrying with backoff") &&
+                                  Catch::Contains("NOTAUTH") && Catch::Contains("traffic stays"));
+  // The attempts are spaced by the backoff: 2 s, 4 s, ... never closer, at most 60 s apart.
+  REQUIRE(w.apply_attempts.size() >= 5);
+  for (size_t i = 1; i < w.apply_attempts.size(); ++i) {
+    const auto gap =
+        std::chrono::duration_cast<Millis>(w.apply_attempts[i] - w.apply_attempts[i - 1]);
+    CHECK(gap >= cutover_backoff(static_cast<int>(i)));
+    CHECK(gap <= 61s);
+  }
+  // The provider takes changes again: the rollout goes on to the end.
+  w.apply_fails = false;
+  w.settle();
+  CHECK(w.rollout_phase() == "Succeeded");
+  CHECK(w.traffic["edge"] == 100);
+}
+
+TEST_CASE("provider refuses the move: abort still works and traffic stays on the known-good fleet",
+          "[engine]") {
+  World w = initial_world("TempFleet");
+  w.change_template("h2");
+  w.apply_fails = true;
+  for (int i = 0; i < 200 && w.current_step() != "shift-to-temp/1"; ++i) w.step_once();
+  for (int i = 0; i < 20; ++i) w.step_once();
+  w.fleet["spec"]["abort"] = true;
+  w.settle();
+  CHECK(w.rollout_phase() == "Aborted");
+  CHECK(w.traffic["edge"] == 100);
+  CHECK(w.fleets.count("edge-temp") == 0);
+  CHECK(w.fleets["edge"].hash == "h1");
 }
 
 TEST_CASE("drain ends at maxDrain when connections stay up", "[engine]") {

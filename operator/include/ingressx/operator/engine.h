@@ -167,6 +167,12 @@ struct Snapshot {
   std::map<std::string, FleetObservation> fleets;     // by fleet name
   std::optional<std::map<std::string, int>> traffic;  // read back from the provider
   std::string traffic_error;                          // why traffic is unknown
+  // The cutover provider's last apply() failed (the operator's memory, cleared by the next
+  // success): its error, how many apply() calls failed in a row, and how long until the
+  // backoff lets the next one run. Traffic stays where the provider left it meanwhile.
+  std::string cutover_error;
+  int cutover_failures = 0;
+  Millis cutover_retry_in{0};
   std::optional<AnalysisObservation> analysis;
 };
 
@@ -235,5 +241,9 @@ std::vector<std::string> abort_plan_for(const RolloutRecord& r, size_t at);
 std::string fleet_name(const std::string& fleet, const std::string& role);
 
 Decision decide(const Snapshot& s);
+
+// The wait before apply() runs again after `failures` failed calls in a row:
+// 2 s, 4 s, 8 s, ... at most 60 s.
+Millis cutover_backoff(int failures);
 
 }  // namespace ingressx::op
