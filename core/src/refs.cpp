@@ -5,9 +5,10 @@ namespace ingressx {
 
 std::string ResourceRef::path(const std::string& ns, const std::string& name) const {
   std::string p = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
-  if (namespaced && !ns.empty()) p += "/namespaces/" + detail::percent_encode(ns, true);
-  p += "/" + resource;
-  if (!name.empty()) p += "/" + detail::percent_encode(name, true);
+  // (appended piecewise: g++ 12 -O2 warns -Wrestrict, falsely, on "literal" + string&&)
+  if (namespaced && !ns.empty()) p.append("/namespaces/").append(detail::percent_encode(ns, true));
+  p.append("/").append(resource);
+  if (!name.empty()) p.append("/").append(detail::percent_encode(name, true));
   return p;
 }
 

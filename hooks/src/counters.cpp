@@ -22,7 +22,10 @@ class ProcCounter : public ConnectionCounter {
   }
   std::string source() const override {
     std::string s = "proc:";
-    for (int p : ports_) s += (s.size() > 5 ? "," : "") + std::to_string(p);
+    for (int p : ports_) {
+      if (s.size() > 5) s += ',';
+      s += std::to_string(p);
+    }
     return s;
   }
 

@@ -191,6 +191,17 @@ struct Operator::Impl {
     config_maps->add_handlers({by_ns, [by_ns](const json&, const json& n) { by_ns(n); }, by_ns});
   }
 
+  // The informers' handlers add to `queue`, which is declared after them and so destroyed
+  // before them: stop their threads first (an event during shutdown, e.g. from pods that
+  // terminate, otherwise reached a destroyed queue; seen as a SIGSEGV on SIGTERM).
+  ~Impl() {
+    for (auto* inf : {fleets.get(), rollouts.get(), deployments.get(), services.get(), pods.get(),
+                      config_maps.get()})
+      if (inf) inf->stop();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
   void start() {
     for (auto* inf : {fleets.get(), rollouts.get(), deployments.get(), services.get(), pods.get(),
                       config_maps.get()})

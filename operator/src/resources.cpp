@@ -85,7 +85,9 @@ std::string fnv_hex(const std::string& data, int hex_digits) {
 }
 
 std::string template_hash(const json& template_, const std::string& config_digest_input) {
-  return "t" + fnv_hex(template_.dump(), 12) + "c" + fnv_hex(config_digest_input, 12);
+  std::string h = "t";
+  h.append(fnv_hex(template_.dump(), 12)).append("c").append(fnv_hex(config_digest_input, 12));
+  return h;
 }
 
 int64_t grace_seconds(const FleetSettings& s) {

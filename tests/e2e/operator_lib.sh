@@ -23,6 +23,7 @@ OPX_HAPROXY_STATS_PORT=""
 OPX_LOADS=()
 declare -A OPX_LOAD_PID=() OPX_OP_PID=() OPX_OP_METRICS=() OPX_OP_HEALTH=() OPX_OP_LOG=()
 OPX_OP_SEQ=0
+OPX_OP_BAD_EXIT=""  # operators that did not stop cleanly on SIGTERM (fails the test)
 
 opx_log() { printf '%s %s\n' "$(date +%T.%1N)" "$*"; }
 opx_free_port() {
@@ -98,6 +99,10 @@ opx_cleanup() {
       echo "warning: ProxyFleets in $NS not deleted within 45 s" >&2
   fi
   for n in "${!OPX_OP_PID[@]}"; do opx_stop_operator "$n" TERM; done
+  if [ -n "$OPX_OP_BAD_EXIT" ] && [ $rc -eq 0 ]; then
+    echo "FAIL [$E2E_NAME]: $OPX_OP_BAD_EXIT" >&2
+    rc=1
+  fi
   if [ -n "${NS:-}" ]; then
     local o
     for o in $(k get pf,fr -o name 2>/dev/null); do
@@ -165,6 +170,7 @@ opx_haproxy_servers() {
 # opx_haproxy_summary : the servers on one line, e.g.
 # "edge-primary=100@10.0.0.12:80 edge-temp=0@10.0.0.40:80(drain) edge-blue=0(maint) ..."
 opx_haproxy_summary() {
+  [ -n "$OPX_HAPROXY_PID" ] || { echo "(no HAProxy)"; return 0; }
   opx_haproxy_servers | awk '{
     s = $1 "=" $4; if ($2 != "127.0.0.1" || $3 != 9) s = s "@" $2 ":" $3
     if ($5 != "ready") s = s "(" $5 ")"; printf "%s%s", sep, s; sep = " " } END { print "" }'
@@ -444,11 +450,17 @@ opx_start_operator() {
 opx_stop_operator() {
   local name="$1" sig="${2:-TERM}" pid="${OPX_OP_PID[$1]:-}" _
   [ -n "$pid" ] || return 0
+  local rc=0 killed=0
   kill -s "$sig" "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do opx_alive "$pid" || break; sleep 0.1; done
-  if opx_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  wait "$pid" 2>/dev/null || true
+  if opx_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; killed=1; fi
+  wait "$pid" 2>/dev/null || rc=$?
   unset "OPX_OP_PID[$name]"
+  # After SIGTERM the operator must stop cleanly (status 0) within 10 s.
+  if [ "$sig" = TERM ] && { [ $killed = 1 ] || [ $rc -ne 0 ]; }; then
+    OPX_OP_BAD_EXIT="${OPX_OP_BAD_EXIT}operator $name (pid $pid) exited with status $rc after SIGTERM$([ $killed = 1 ] && echo ' (SIGKILL after 10 s)'); "
+    echo "operator $name (pid $pid) did not stop cleanly on SIGTERM: status $rc; log ${OPX_OP_LOG[$name]:-?}" >&2
+  fi
   return 0
 }
 # opx_operator_metric NAME REGEX : sum of the samples of the operator's /metrics whose
