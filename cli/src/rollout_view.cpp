@@ -227,7 +227,14 @@ int wait_for_rollout(Session& s, const std::string& name, const WaitOptions& o) 
       warned = true;
       v = {Verdict::State::kWaiting, std::string("API unavailable: ") + e.what()};
     }
-    if (o.progress && !fleet.is_null()) progress.show(fleet, rollout ? &*rollout : nullptr, v);
+    // Until the operator has seen the new generation, the fleet's current rollout is the
+    // previous one: show no steps rather than its steps.
+    const bool observed =
+        !fleet.is_null() &&
+        fleet.value("status", json::object()).value("observedGeneration", int64_t{0}) >=
+            o.min_generation;
+    if (o.progress && !fleet.is_null())
+      progress.show(fleet, rollout && observed ? &*rollout : nullptr, v);
     switch (v.state) {
       case Verdict::State::kDone:
         if (!o.progress) std::cout << v.message << "\n";
