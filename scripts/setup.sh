@@ -17,6 +17,7 @@ PACKAGES=(
   etcd-server
   nginx haproxy procps python3
   libldns-dev bind9 bind9-dnsutils
+  prometheus # the analysis gate's Prometheus queries are tested against it
 )
 # Only for the single-node cluster (dev/cluster up; --cluster): runtime, CNI plugins,
 # image tools. The test command does not need them.
