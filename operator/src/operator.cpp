@@ -128,9 +128,11 @@ struct Operator::Impl {
   std::map<std::string, std::string> written_rv;
 
   std::set<std::string> reachable_addresses;  // "ip:port" that accepted a connection
-  bool reachable(const std::string& ip, int port) {
+  // `may_check`: whether a new check may count (the fleet has a ready pod).
+  bool reachable(const std::string& ip, int port, bool may_check) {
     const std::string k = ip + ":" + std::to_string(port);
     if (reachable_addresses.count(k)) return true;
+    if (!may_check) return false;
     if (!tcp_connects(ip, port, Millis{300})) return false;
     reachable_addresses.insert(k);
     return true;
@@ -412,7 +414,9 @@ struct Operator::Impl {
         // ClusterIP a moment after the Service exists, and traffic must not wait for it.
         const json sports = svc->value("spec", json::object()).value("ports", json::array());
         const int sport = sports.empty() ? 80 : sports[0].value("port", 80);
-        o.address = (!ip.empty() && reachable(ip, sport)) ? ip : "";
+        // Only once a pod is ready: before that an accepted connection cannot be one of
+        // the fleet's endpoints (some networks accept any address at their gateway).
+        o.address = (!ip.empty() && reachable(ip, sport, o.ready_replicas > 0)) ? ip : "";
       }
       if (running || o.deleting) {
         std::optional<int64_t> total = 0;

@@ -7,6 +7,7 @@
 # the rollout's steps (100/0, 50/50, 0/100, 50/50, 100/0), that each change falls inside
 # the step that made it, and that each shift step's recorded traffic is what the route
 # said. (No Gateway implementation runs: the HTTPRoute object is what is tested.)
+# shellcheck disable=SC2034,SC2016 # OPX_* are read by opx_render; kubectl expands $1
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/e2e/operator_lib.sh
@@ -37,12 +38,9 @@ YAML
 
 opx_backend
 opx_nginx_configmap
-OPX_HAPROXY_STATS_PORT=1 # (the haproxy block is replaced below)
+OPX_CUTOVER_TYPE=weight
+OPX_CUTOVER_BLOCK='{provider: gateway-api, gatewayAPI: {httpRouteRef: {name: edge}}}'
 opx_render_fleet TempFleet '[{weight: 50, pause: 3s}, {weight: 100}]'
-kubectl patch --local -f "$OPX_TMP/fleet.yaml" --type merge -o yaml \
-  -p '{"spec":{"cutover":{"weight":{"provider":"gateway-api","haproxy":null,"gatewayAPI":{"httpRouteRef":{"name":"edge"}}}}}}' \
-  >"$OPX_TMP/fleet-gw.yaml" || fail "could not make the gateway-api fleet manifest"
-mv "$OPX_TMP/fleet-gw.yaml" "$OPX_TMP/fleet.yaml"
 opx_dry_run_fleet
 
 # Every version of the route's weights, with the time it was seen: a raw watch of the

@@ -233,7 +233,13 @@ opx_nginx_configmap() {
   opx_render operator-nginx-configmap.yaml | k apply -f - >/dev/null || fail "could not apply ConfigMap edge-nginx"
 }
 # opx_render_fleet STRATEGY STEPS [REPLICAS] : renders the ProxyFleet to $OPX_TMP/fleet.yaml.
-# STRATEGY: TempFleet or BlueGreen (scaleDownDelay 5s); STEPS: flow-style list.
+# STRATEGY: TempFleet or BlueGreen (scaleDownDelay 5s); STEPS: flow-style list. The cutover
+# is the host HAProxy's (weight/haproxy) unless OPX_CUTOVER_TYPE (weight or dns) and
+# OPX_CUTOVER_BLOCK (its flow-style block, e.g. {provider: rfc2136, rfc2136: {...}}) are
+# set; the Service port is OPX_SERVICE_PORT (default 80).
+OPX_SERVICE_PORT=80
+OPX_CUTOVER_TYPE="" OPX_CUTOVER_BLOCK="" OPX_CUTOVER=""
+OPX_NGINX_ACCESS_LOG=""  # see data/operator-nginx-configmap.yaml
 opx_render_fleet() {
   case "$1" in
     TempFleet)
@@ -246,6 +252,12 @@ opx_render_fleet() {
   esac
   OPX_STEPS="$2"
   OPX_FLEET_REPLICAS="${3:-3}"
+  if [ -n "$OPX_CUTOVER_BLOCK" ]; then
+    OPX_CUTOVER="$OPX_CUTOVER_BLOCK"
+  else
+    OPX_CUTOVER_TYPE=weight
+    OPX_CUTOVER="{provider: haproxy, haproxy: {runtimeAPI: '127.0.0.1:${OPX_HAPROXY_STATS_PORT}', backend: edge, servers: $OPX_HAPROXY_SERVERS}}"
+  fi
   opx_render operator-fleet.yaml >"$OPX_TMP/fleet.yaml"
 }
 # opx_dry_run_fleet : the apiserver (schema + CEL rules) accepts $OPX_TMP/fleet.yaml.
