@@ -380,3 +380,95 @@ PY
 OPX_MIN_DRAIN_S="$DNS_TTL" opx_figures main "$OPX_FR"
 summary="$(cat "$OPX_TMP/summary.txt")"
 ok "TempFleet rollout with rfc2136 cutover to revision $OPX_REV Succeeded in ${OPX_ROLLOUT_WALL} s under load through BIND9: $summary; drains >= ttl ${DNS_TTL} s after each move, decided by connections; test wall $((SECONDS - T_START)) s"
+
+# ---------------------------------------------------------------- provider failure
+# The TSIG key in the Secret goes wrong: BIND9 refuses the next move. The rollout must
+# wait at its shift step with traffic (the record) where it is, the ProxyFleet's
+# CutoverReady condition must say what failed, the operator must retry with a growing
+# backoff, and the key never appears in status, Events or the operator's log. Then (a)
+# with the key put right the same rollout goes on and Succeeds, and (b) with the key wrong
+# again, an abort returns the fleet to where it was. The load runs all along: 0 errors.
+DNS_BAD_SECRET="$(head -c 32 /dev/urandom | base64 -w0)"
+dns_set_key() { # SECRET
+  k create secret generic edge-tsig --from-literal=secret="$1" --dry-run=client -o yaml |
+    k apply -f - >/dev/null || fail "could not update Secret edge-tsig"
+}
+dns_cutover_condition() {
+  opx_pf '{range .status.conditions[?(@.type=="CutoverReady")]}{.status}|{.reason}|{.message}{end}'
+}
+# dns_wait_cutover_failed : CutoverReady False/ApplyFailed, the step waiting at
+# shift-to-temp/1, both servers still answering edge; the key nowhere.
+dns_wait_cutover_failed() {
+  local deadline=$((SECONDS + 120)) c=""
+  while [ $SECONDS -lt $deadline ]; do
+    c="$(dns_cutover_condition)"
+    [[ "$c" == False\|ApplyFailed\|* ]] && break
+    sleep 0.5
+  done
+  [[ "$c" == False\|ApplyFailed\|* ]] || fail "CutoverReady is '$c' 120 s after the key went wrong, want False/ApplyFailed"
+  opx_log "CutoverReady: $c"
+  grep -q -E 'BADSIG|BADKEY|NOTAUTH|TSIG' <<<"$c" || fail "the condition does not say the TSIG key was refused: $c"
+  local step msg
+  step="$(k get fr "$OPX_FR" -o jsonpath='{.status.currentStep}')"
+  [ "$step" = shift-to-temp/1 ] || fail "the rollout is at step '$step' while the provider fails, want shift-to-temp/1"
+  msg="$(k get fr "$OPX_FR" -o jsonpath='{.status.steps[?(@.name=="shift-to-temp/1")].message}')"
+  grep -q "retrying with backoff" <<<"$msg" || fail "step shift-to-temp/1 says '$msg', want the retry with backoff"
+  dnslab_wait_a "$DNS_HOST" "$DNS_EDGE_IP" 5
+  # At least 3 failed attempts, each waiting longer than the one before (2 s, 4 s, 8 s).
+  local waits=""
+  deadline=$((SECONDS + 40))
+  while [ $SECONDS -lt $deadline ]; do
+    waits="$(tail -n "+$((OP_LOG_MARK + 1))" "$OP_LOG" | grep -o 'failed ([0-9]* in a row, next try in [0-9]* ms)' |
+      sed 's/.*next try in \([0-9]*\) ms.*/\1/' | tr '\n' ' ')"
+    [ "$(wc -w <<<"$waits")" -ge 3 ] && break
+    sleep 1
+  done
+  # shellcheck disable=SC2086 # one argument per wait
+  python3 -c 'import sys; w = [int(x) for x in sys.argv[1:]]; sys.exit(0 if len(w) >= 3 and all(b > a for a, b in zip(w, w[1:])) else 1)' $waits ||
+    fail "the operator's retries after the refused UPDATE are not backing off: waits [$waits] ms"
+  opx_log "refused moves retried after $waits ms; record still at edge at both servers"
+  local where
+  for where in "$(k get pf "$OPX_FLEET" -o json)" "$(k get fr "$OPX_FR" -o json)" "$(k get events -o json)" "$(cat "$OP_LOG")"; do
+    if grep -q -F -e "$DNS_BAD_SECRET" -e "$DNSLAB_SECRET" <<<"$where"; then
+      fail "a TSIG secret appears in status, Events or the operator's log"
+    fi
+  done
+  k get events -o json | grep -q '"reason": "TrafficShiftFailed"' || fail "no TrafficShiftFailed Event"
+}
+
+DNS_TEMP_IP=""
+dns_load_start_all
+sleep 2
+OP_LOG_MARK="$(wc -l <"$OP_LOG")"
+dns_set_key "$DNS_BAD_SECRET"
+OPX_REV0="$OPX_REV"
+opx_start_rollout 3
+dns_wait_cutover_failed
+ok "a refused UPDATE (wrong TSIG key): the rollout waits at shift-to-temp/1 with CutoverReady False/ApplyFailed, retries with backoff, the record stays on edge, no key in status, Events or logs"
+# (a) the key put right: the same rollout goes on.
+dns_set_key "$DNSLAB_SECRET"
+opx_watch_rollout "$OPX_FR" Succeeded 480 dns_on_step
+c="$(dns_cutover_condition)"
+[[ "$c" == True\|* ]] || fail "CutoverReady is '$c' after the key was put right and the rollout Succeeded"
+dnslab_wait_a "$DNS_HOST" "$DNS_EDGE_IP" 10
+ok "with the key put right the rollout to revision $OPX_REV went on and Succeeded; CutoverReady True"
+# (b) the key wrong again, then an abort.
+OP_LOG_MARK="$(wc -l <"$OP_LOG")"
+dns_set_key "$DNS_BAD_SECRET"
+OPX_REV0="$OPX_REV"
+opx_start_rollout 4
+dns_wait_cutover_failed
+k patch pf "$OPX_FLEET" --type merge -p '{"spec":{"abort":true}}' >/dev/null || fail "could not set spec.abort"
+opx_watch_rollout "$OPX_FR" Aborted 240
+opx_wait_gone deploy/edge-temp 60
+dnslab_wait_a "$DNS_HOST" "$DNS_EDGE_IP" 5
+ok "an abort while the provider refused every move: Aborted, edge-temp gone, the record on edge"
+opx_load_stop
+if ! opx_load_report >"$OPX_TMP/load-report-2.txt"; then
+  grep -v '^front door' "$OPX_TMP/load-report-2.txt"
+  fail "$OPX_LOAD_BAD requests failed while the provider failed"
+fi
+grep -v '^front door' "$OPX_TMP/load-report-2.txt"
+k patch pf "$OPX_FLEET" --type merge -p '{"spec":{"abort":false}}' >/dev/null
+dns_set_key "$DNSLAB_SECRET"
+ok "provider failure: 0 non-2xx and 0 transport errors through the refused moves, the recovery and the abort; test wall $((SECONDS - T_START)) s"
