@@ -18,6 +18,8 @@ PACKAGES=(
   nginx haproxy procps python3
   libldns-dev bind9 bind9-dnsutils
   prometheus # the analysis gate's Prometheus queries are tested against it
+  unzip # dev/lib/build-external-dns.sh unpacks the module zip
+  gnuplot-nox # the plot of bench/rollout-matrix.sh
 )
 # Only for the single-node cluster (dev/cluster up; --cluster): runtime, CNI plugins,
 # image tools. The test command does not need them.

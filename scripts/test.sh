@@ -12,6 +12,13 @@ step() { echo "==> [$(($(date +%s) - start))s] $*"; }
 step "set-up (Debian packages, Kubernetes $(grep -m1 -o 'v1\.32\.[0-9]*' dev/lib/build-k8s.sh) from the Go module proxy)"
 scripts/setup.sh --cluster
 
+# The external-dns cutover test runs the real external-dns, built from the Go module proxy
+# (~10 minutes the first time on 2 cores; cached by version outside the work tree). Only
+# the tests need it, so it is built here and not by scripts/setup.sh (the demo's set-up).
+step "external-dns (dev/lib/build-external-dns.sh)"
+INGRESSX_EXTERNAL_DNS="$(dev/lib/build-external-dns.sh)/external-dns"
+export INGRESSX_EXTERNAL_DNS
+
 jobs="${INGRESSX_JOBS:-$(nproc)}"
 step "build (ci preset)"
 cmake --preset ci >/dev/null

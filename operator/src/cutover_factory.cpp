@@ -59,6 +59,23 @@ std::unique_ptr<CutoverProvider> make_rfc2136(const json& r, const CutoverContex
   return make_rfc2136_cutover(std::move(cfg));
 }
 
+std::unique_ptr<CutoverProvider> make_external_dns(
+    const json& x, const CutoverContext& ctx, const std::map<std::string, std::string>& fleets) {
+  ExternalDnsCutoverConfig cfg;
+  cfg.client = ctx.client;
+  cfg.ns = ctx.ns;
+  cfg.fleets = fleet_list(fleets);
+  cfg.hostname = x.value("hostname", "");
+  cfg.ttl = x.value("ttl", 30);
+  cfg.set_identifier = x.value("setIdentifier", "");
+  for (const auto& n : x.value("nameservers", json::array()))
+    if (n.is_string()) cfg.nameservers.push_back(n.get<std::string>());
+  cfg.zone = x.value("zone", "");
+  cfg.annotation_prefix = x.value("annotationPrefix", std::string(kExternalDnsPrefix));
+  cfg.fleet_addresses = ctx.fleet_addresses;
+  return make_external_dns_cutover(std::move(cfg));
+}
+
 }  // namespace
 
 std::unique_ptr<CutoverProvider> make_cutover(const json& pf, const CutoverContext& ctx,
@@ -109,13 +126,16 @@ std::unique_ptr<CutoverProvider> make_cutover(const json& pf, const CutoverConte
     }
     if (type == "dns" && provider == "rfc2136")
       return make_rfc2136(dns.value("rfc2136", json::object()), ctx);
+    if (type == "dns" && provider == "external-dns")
+      return make_external_dns(dns.value("externalDNS", json::object()), ctx, fleets);
   } catch (const Error& e) {
     why_not = std::string("cutover ") + type + " provider " + provider + ": " + e.what();
     return nullptr;
   }
   why_not = "cutover " + (type.empty() ? std::string("?") : type) + " provider " + provider +
             " is not supported by this operator version (supported: weight/haproxy, "
-            "weight/gateway-api, weight/service-annotations, dns/rfc2136)";
+            "weight/gateway-api, weight/service-annotations, dns/rfc2136, "
+            "dns/external-dns)";
   return nullptr;
 }
 

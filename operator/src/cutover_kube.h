@@ -1,8 +1,9 @@
 #pragma once
 // Cutover providers that move traffic by writing Kubernetes objects through the API client:
 // the weights of a Gateway API HTTPRoute's backendRefs (cutover_gateway_api.cpp) and
-// weight annotations on the fleet Services (cutover_service_annotations.cpp). Both read the
-// split back from the objects they wrote.
+// weight annotations on the fleet Services (cutover_service_annotations.cpp), which read
+// the split back from the objects they wrote; and external-dns annotations on the fleet
+// Services (cutover_external_dns.cpp), which reads it back from DNS.
 
 #include <map>
 #include <memory>
@@ -44,6 +45,39 @@ struct ServiceAnnotationsCutoverConfig {
 };
 std::unique_ptr<CutoverProvider> make_service_annotations_cutover(
     ServiceAnnotationsCutoverConfig cfg);
+
+// spec.cutover.dns.externalDNS: external-dns (--source=service) publishes the record from
+// annotations on the serving fleet's Service. apply() sets on the fleet with weight 100
+//   <prefix>hostname       = hostname
+//   <prefix>ttl            = ttl
+//   <prefix>target         = the fleet's address (so a ClusterIP Service publishes the
+//                            address the operator uses)
+//   <prefix>set-identifier = setIdentifier (when set)
+// first, then removes them (merge patch with null) from the other fleets' Services, and
+// waits (bounded) until every name server to check answers the new address for hostname
+// (dns::Checker, the query path of the rfc2136 provider). read() maps what every server
+// answers back to a fleet. DNS steps are 100/0 (no weighted records). <prefix> is
+// external-dns's --annotation-prefix: "external-dns.kubernetes.io/" since v0.22,
+// "external-dns.alpha.kubernetes.io/" before.
+inline constexpr const char* kExternalDnsPrefix = "external-dns.kubernetes.io/";
+struct ExternalDnsCutoverConfig {
+  Client* client = nullptr;
+  std::string ns;                   // the fleets' namespace
+  std::vector<std::string> fleets;  // the fleets of the pair
+  std::string hostname;             // the record external-dns publishes
+  int ttl = 30;
+  std::string set_identifier;  // optional
+  std::string annotation_prefix = kExternalDnsPrefix;
+  std::vector<std::string> nameservers;  // host:port, queried for convergence and read()
+  std::string zone;                      // optional: also check the zone's NS targets (ns_port)
+  int ns_port = 53;
+  // fleet name -> its address (TrafficTarget.address wins when set).
+  std::map<std::string, std::string> fleet_addresses;
+  int timeout_ms = 2000;            // one DNS exchange
+  int converge_timeout_ms = 30000;  // annotations written -> every server answers
+  int poll_ms = 250;
+};
+std::unique_ptr<CutoverProvider> make_external_dns_cutover(ExternalDnsCutoverConfig cfg);
 
 // The template with every "{{weight}}" replaced by `weight`.
 std::string render_weight(const std::string& tmpl, int weight);

@@ -146,6 +146,23 @@ std::string absolute_name(const std::string& name, const std::string& zone) {
   return n + "." + z + ".";
 }
 
+bool is_name(const std::string& n) {
+  std::string s = n;
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '*')) return false;
+  }
+  return s.find("..") == std::string::npos && s.front() != '.';
+}
+
+bool in_zone(const std::string& name, const std::string& zone) {
+  return name == zone || (name.size() > zone.size() &&
+                          name.compare(name.size() - zone.size(), zone.size(), zone) == 0 &&
+                          name[name.size() - zone.size() - 1] == '.');
+}
+
 bool is_base64(const std::string& text) {
   std::string out;
   return b64_decode(text, out);
@@ -232,38 +249,7 @@ std::string tsig_error_name(uint16_t e) {
   return std::to_string(e);
 }
 
-// One DNS server address to query: the text used in messages, and host/port to connect.
-struct Endpoint {
-  std::string label;  // "127.0.0.1:53" or "ns2.example.com (192.0.2.2:53)"
-  std::string host;
-  std::string port;
-};
-
-Endpoint parse_server(const std::string& hp) {
-  auto bad = [&] {
-    return Error(Error::Kind::kInvalidInput,
-                 "rfc2136 cutover: server '" + hp + "' is not host:port");
-  };
-  Endpoint e;
-  e.label = hp;
-  if (!hp.empty() && hp[0] == '[') {
-    auto close = hp.find("]:");
-    if (close == std::string::npos) throw bad();
-    e.host = hp.substr(1, close - 1);
-    e.port = hp.substr(close + 2);
-  } else {
-    auto colon = hp.rfind(':');
-    if (colon == std::string::npos || hp.find(':') != colon) throw bad();
-    e.host = hp.substr(0, colon);
-    e.port = hp.substr(colon + 1);
-  }
-  int port = 0;
-  auto [p, ec] = std::from_chars(e.port.data(), e.port.data() + e.port.size(), port);
-  if (e.host.empty() || ec != std::errc() || p != e.port.data() + e.port.size() || port < 1 ||
-      port > 65535)
-    throw bad();
-  return e;
-}
+using Endpoint = dns::Server;
 
 // One DNS message over TCP (RFC 7766: two-byte length prefix); returns the answer's wire.
 // Throws Error(kTransport) prefixed with `where`.
@@ -316,82 +302,322 @@ Pkt from_wire(const std::vector<uint8_t>& wire, const std::string& where) {
   return Pkt(p);
 }
 
-// The records of one name as a server answers them: "A 10.0.0.1" etc., with their TTLs.
-struct NameState {
-  std::set<std::string> records;  // "<TYPE> <data>"
-  std::set<uint32_t> ttls;
-  bool authoritative = true;
-
-  std::string describe() const {
-    if (records.empty()) return "no A/AAAA/CNAME record";
-    std::string s;
-    for (const auto& r : records) s += (s.empty() ? "" : ", ") + r;
-    if (ttls.size() == 1) s += " (ttl " + std::to_string(*ttls.begin()) + ")";
-    if (!authoritative) s += " (not authoritative)";
-    return s;
+std::string rr_type_name(ldns_rr_type t) {
+  switch (t) {
+    case LDNS_RR_TYPE_A:
+      return "A";
+    case LDNS_RR_TYPE_AAAA:
+      return "AAAA";
+    case LDNS_RR_TYPE_CNAME:
+      return "CNAME";
+    case LDNS_RR_TYPE_NS:
+      return "NS";
+    default:
+      return "TYPE" + std::to_string(static_cast<int>(t));
   }
-};
+}
+
+// One query to `ep` (`where` names it in errors); the answer packet (rcode checked by the
+// caller).
+Pkt query(const Endpoint& ep, const std::string& where, const std::string& qname, ldns_rr_type type,
+          SteadyClock::time_point deadline) {
+  ldns_rdf* owner = ldns_dname_new_frm_str(qname.c_str());
+  if (!owner) throw Error(Error::Kind::kInvalidInput, where + ": invalid name '" + qname + "'");
+  Pkt q(ldns_pkt_query_new(owner, type, LDNS_RR_CLASS_IN, 0));
+  if (!q) throw Error(Error::Kind::kInternal, where + ": cannot build a query");
+  ldns_pkt_set_random_id(q.get());
+  auto wire = to_wire(q.get());
+  auto answer = from_wire(exchange_tcp(ep, wire.data(), wire.size(), deadline, where), where);
+  if (ldns_pkt_id(answer.get()) != ldns_pkt_id(q.get()))
+    throw Error(Error::Kind::kDecode, where + ": answer with a different message id");
+  return answer;
+}
+
+}  // namespace
+
+namespace dns {
+
+Server parse_server(const std::string& hp, const std::string& who) {
+  auto bad = [&] {
+    return Error(Error::Kind::kInvalidInput, who + ": server '" + hp + "' is not host:port");
+  };
+  Server e;
+  e.label = hp;
+  if (!hp.empty() && hp[0] == '[') {
+    auto close = hp.find("]:");
+    if (close == std::string::npos) throw bad();
+    e.host = hp.substr(1, close - 1);
+    e.port = hp.substr(close + 2);
+  } else {
+    auto colon = hp.rfind(':');
+    if (colon == std::string::npos || hp.find(':') != colon) throw bad();
+    e.host = hp.substr(0, colon);
+    e.port = hp.substr(colon + 1);
+  }
+  int port = 0;
+  auto [p, ec] = std::from_chars(e.port.data(), e.port.data() + e.port.size(), port);
+  if (e.host.empty() || ec != std::errc() || p != e.port.data() + e.port.size() || port < 1 ||
+      port > 65535)
+    throw bad();
+  return e;
+}
+
+std::string NameAnswer::describe() const {
+  if (records.empty()) return "no A/AAAA/CNAME record";
+  std::string s;
+  for (const auto& r : records) s += (s.empty() ? "" : ", ") + r;
+  if (ttls.size() == 1) s += " (ttl " + std::to_string(*ttls.begin()) + ")";
+  if (!authoritative) s += " (not authoritative)";
+  return s;
+}
+
+bool NameAnswer::is(const Record& want, int ttl) const {
+  return records.size() == 1 &&
+         *records.begin() == std::string(type_name(want.type)) + " " + want.data &&
+         ttls.size() == 1 && *ttls.begin() == static_cast<uint32_t>(ttl) && authoritative;
+}
+
+const TrafficTarget& serving_target(const std::vector<TrafficTarget>& targets,
+                                    const std::string& who) {
+  const TrafficTarget* to = nullptr;
+  std::string summary;
+  for (const auto& t : targets)
+    summary += (summary.empty() ? "" : " ") + t.fleet + "=" + std::to_string(t.weight);
+  for (const auto& t : targets) {
+    if (t.weight == 100 && !to) {
+      to = &t;
+    } else if (t.weight != 0) {
+      throw Error(Error::Kind::kInvalidInput,
+                  who +
+                      ": a DNS cutover moves the record at once: weights must be 100 "
+                      "for one fleet and 0 for the others (got " +
+                      summary + ")");
+    }
+  }
+  if (!to || to->address.empty())
+    throw Error(Error::Kind::kInvalidInput, who +
+                                                ": no fleet with weight 100 and an address (got " +
+                                                summary + "); the records are left as they are");
+  return *to;
+}
+
+Record serving_record(const TrafficTarget& target, const std::string& who) {
+  try {
+    return record_for(target.address);
+  } catch (const Error& e) {
+    throw Error(Error::Kind::kInvalidInput, who + ": fleet " + target.fleet + ": " + e.what());
+  }
+}
+
+std::set<std::string> fleets_answered(const NameAnswer& answer,
+                                      const std::map<std::string, std::string>& fleet_addresses) {
+  std::set<std::string> fleets;
+  for (const auto& r : answer.records) {
+    const std::string data = r.substr(r.find(' ') + 1);
+    for (const auto& [fleet, address] : fleet_addresses) {
+      if (address.empty()) continue;
+      try {
+        if (record_for(address).data == data) fleets.insert(fleet);
+      } catch (const Error&) {
+      }
+    }
+  }
+  return fleets;
+}
+
+Checker::Checker(CheckerConfig cfg) : cfg_(std::move(cfg)) {
+  if (!cfg_.zone.empty()) zone_ = absolute_name("@", cfg_.zone);
+  if (cfg_.timeout_ms <= 0) cfg_.timeout_ms = 2000;
+  if (cfg_.poll_ms <= 0) cfg_.poll_ms = 200;
+  if (cfg_.converge_timeout_ms < 0) cfg_.converge_timeout_ms = 0;
+}
+
+Checker::Clock::time_point Checker::deadline_from_now() const {
+  return Clock::now() + std::chrono::milliseconds(cfg_.timeout_ms);
+}
+
+std::string Checker::where(const Server& server) const {
+  return "DNS server " + server.label +
+         (zone_.empty() ? std::string() : " (zone " + zone_.substr(0, zone_.size() - 1) + ")");
+}
+
+NameAnswer Checker::read_name(const Server& ep, const std::string& qname,
+                              Clock::time_point deadline) const {
+  NameAnswer st;
+  for (ldns_rr_type type : {LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA}) {
+    auto a = query(ep, where(ep), qname, type, deadline);
+    const auto rc = ldns_pkt_get_rcode(a.get());
+    if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN)
+      throw Error(Error::Kind::kApi, where(ep) + " answered " + rcode_name(rc) + " to the query " +
+                                         qname + " " + rr_type_name(type));
+    if (!ldns_pkt_aa(a.get())) st.authoritative = false;
+    ldns_rr_list* answers = ldns_pkt_answer(a.get());
+    bool cname = false;
+    for (size_t i = 0; answers && i < ldns_rr_list_rr_count(answers); ++i) {
+      ldns_rr* rr = ldns_rr_list_rr(answers, i);
+      if (lower(rdf_text(ldns_rr_owner(rr))) != qname) continue;
+      const ldns_rr_type t = ldns_rr_get_type(rr);
+      if (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA && t != LDNS_RR_TYPE_CNAME) continue;
+      if (t == LDNS_RR_TYPE_CNAME) cname = true;
+      std::string data = rdf_text(ldns_rr_rdf(rr, 0));
+      if (t == LDNS_RR_TYPE_CNAME) data = lower(data);
+      st.records.insert(rr_type_name(t) + " " + data);
+      st.ttls.insert(ldns_rr_ttl(rr));
+    }
+    if (cname) break;  // a CNAME answers every type; A/AAAA queries would only chase it
+  }
+  return st;
+}
+
+std::vector<Server> Checker::authoritative_servers() const {
+  std::vector<Server> out = cfg_.servers;
+  if (!cfg_.check_ns || zone_.empty() || out.empty()) return out;
+  const Server& first = out.front();
+  std::set<std::string> seen;
+  for (const auto& server : cfg_.servers) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(server.host.c_str(), server.port.c_str(), &hints, &res) == 0) {
+      for (auto* ai = res; ai; ai = ai->ai_next) {
+        char host[NI_MAXHOST];
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0,
+                        NI_NUMERICHOST) == 0)
+          seen.insert(host);  // an NS target with this address is that configured server
+      }
+      freeaddrinfo(res);
+    }
+    seen.insert(server.host + "#" + server.port);
+  }
+  Pkt ns;
+  try {
+    ns = query(first, where(first), zone_, LDNS_RR_TYPE_NS, deadline_from_now());
+  } catch (const Error& e) {
+    spdlog::debug("{}: NS query failed: {}", where(first), e.what());
+    return out;
+  }
+  std::map<std::string, std::vector<std::string>> glue;
+  ldns_rr_list* add = ldns_pkt_additional(ns.get());
+  for (size_t i = 0; add && i < ldns_rr_list_rr_count(add); ++i) {
+    ldns_rr* rr = ldns_rr_list_rr(add, i);
+    const auto t = ldns_rr_get_type(rr);
+    if (t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA)
+      glue[lower(rdf_text(ldns_rr_owner(rr)))].push_back(rdf_text(ldns_rr_rdf(rr, 0)));
+  }
+  const std::string port = std::to_string(cfg_.ns_port);
+  ldns_rr_list* ans = ldns_pkt_answer(ns.get());
+  for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); ++i) {
+    ldns_rr* rr = ldns_rr_list_rr(ans, i);
+    if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS) continue;
+    const std::string target = lower(rdf_text(ldns_rr_rdf(rr, 0)));
+    std::vector<std::string> addrs = glue[target];
+    if (addrs.empty()) {
+      addrinfo hints{};
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      if (getaddrinfo(target.c_str(), nullptr, &hints, &res) == 0) {
+        for (auto* ai = res; ai; ai = ai->ai_next) {
+          char host[NI_MAXHOST];
+          if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0,
+                          NI_NUMERICHOST) == 0)
+            addrs.push_back(host);
+        }
+        freeaddrinfo(res);
+      } else {
+        spdlog::debug("{}: NS {} does not resolve; not waiting for it", where(first), target);
+      }
+    }
+    for (const auto& a : addrs) {
+      const std::string target_text = target.substr(0, target.size() - 1);
+      if (auto r = cfg_.ns_redirect.find(a); r != cfg_.ns_redirect.end()) {
+        Server ep = parse_server(r->second, where(first));
+        if (!seen.insert(ep.host + "#" + ep.port).second) continue;
+        ep.label = target_text + " (" + r->second + ")";
+        out.push_back(ep);
+        continue;
+      }
+      if (seen.count(a) || !seen.insert(a + "#" + port).second) continue;
+      const bool v6 = a.find(':') != std::string::npos;
+      out.push_back({target_text + " (" + (v6 ? "[" + a + "]" : a) + ":" + port + ")", a, port});
+    }
+  }
+  return out;
+}
+
+size_t Checker::wait_converged(const std::vector<std::string>& names, const Record& want, int ttl,
+                               const std::string& context) const {
+  const auto servers = authoritative_servers();
+  const auto deadline = Clock::now() + std::chrono::milliseconds(cfg_.converge_timeout_ms);
+  for (;;) {
+    std::vector<std::string> pending;
+    auto note = [&](const std::string& p) {
+      if (std::find(pending.begin(), pending.end(), p) == pending.end()) pending.push_back(p);
+    };
+    for (const auto& ep : servers) {
+      for (const auto& n : names) {
+        try {
+          // Each exchange gets timeout_ms, but not (much) past the overall deadline.
+          auto per = std::max(std::min(deadline_from_now(), deadline),
+                              Clock::now() + std::chrono::milliseconds(cfg_.poll_ms));
+          auto st = read_name(ep, n, per);
+          if (!st.is(want, ttl)) note(ep.label + " answers " + st.describe() + " for " + n);
+        } catch (const Error& e) {
+          note(e.what());
+        }
+      }
+    }
+    if (pending.empty()) return servers.size();
+    if (Clock::now() >= deadline) {
+      std::string msg;
+      for (const auto& p : pending) msg += (msg.empty() ? "" : "; ") + p;
+      throw Error(Error::Kind::kTransport,
+                  context + ", but after " + std::to_string(cfg_.converge_timeout_ms) +
+                      " ms not every authoritative server answers it: " + msg);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.poll_ms));
+  }
+}
+
+}  // namespace dns
+
+namespace {
 
 class Rfc2136Cutover : public CutoverProvider {
  public:
   explicit Rfc2136Cutover(Rfc2136CutoverConfig cfg)
-      : cfg_(std::move(cfg)), server_(parse_server(cfg_.server)) {
+      : cfg_(std::move(cfg)),
+        server_(dns::parse_server(cfg_.server, "rfc2136 cutover")),
+        checker_(checker_config(cfg_, server_)) {
     auto bad = [&](const std::string& what) {
       return Error(Error::Kind::kInvalidInput, "rfc2136 cutover: " + what);
     };
-    if (cfg_.zone.empty() || !is_name(cfg_.zone)) throw bad("invalid zone '" + cfg_.zone + "'");
+    if (cfg_.zone.empty() || !dns::is_name(cfg_.zone))
+      throw bad("invalid zone '" + cfg_.zone + "'");
     zone_ = dns::absolute_name("@", cfg_.zone);
     if (cfg_.names.empty()) throw bad("zone " + cfg_.zone + ": no names");
     for (const auto& n : cfg_.names) {
-      if (n != "@" && !is_name(n)) throw bad("invalid name '" + n + "'");
+      if (n != "@" && !dns::is_name(n)) throw bad("invalid name '" + n + "'");
       std::string abs = dns::absolute_name(n, cfg_.zone);
-      if (abs != zone_ && (abs.size() <= zone_.size() ||
-                           abs.compare(abs.size() - zone_.size(), zone_.size(), zone_) != 0 ||
-                           abs[abs.size() - zone_.size() - 1] != '.'))
-        throw bad("name '" + n + "' is not in zone " + cfg_.zone);
+      if (!dns::in_zone(abs, zone_)) throw bad("name '" + n + "' is not in zone " + cfg_.zone);
       if (std::find(names_.begin(), names_.end(), abs) == names_.end()) names_.push_back(abs);
     }
     if (cfg_.ttl < 1 || cfg_.ttl > 86400)
       throw bad("ttl " + std::to_string(cfg_.ttl) + " is not 1..86400");
     if (cfg_.algorithm != "hmac-sha256" && cfg_.algorithm != "hmac-sha512")
       throw bad("algorithm '" + cfg_.algorithm + "' is not hmac-sha256 or hmac-sha512");
-    if (cfg_.key_name.empty() || !is_name(cfg_.key_name))
+    if (cfg_.key_name.empty() || !dns::is_name(cfg_.key_name))
       throw bad("invalid TSIG key name '" + cfg_.key_name + "'");
     key_name_ = lower(cfg_.key_name);
     if (key_name_.back() != '.') key_name_ += '.';
     if (cfg_.timeout_ms <= 0) cfg_.timeout_ms = 2000;
-    if (cfg_.poll_ms <= 0) cfg_.poll_ms = 200;
-    if (cfg_.converge_timeout_ms < 0) cfg_.converge_timeout_ms = 0;
   }
 
   std::string name() const override { return "rfc2136 " + cfg_.server + " zone " + zone_text(); }
 
   TrafficSplit apply(const std::vector<TrafficTarget>& targets) override {
-    const TrafficTarget* to = nullptr;
-    std::string summary;
-    for (const auto& t : targets)
-      summary += (summary.empty() ? "" : " ") + t.fleet + "=" + std::to_string(t.weight);
-    for (const auto& t : targets) {
-      if (t.weight == 100 && !to) {
-        to = &t;
-      } else if (t.weight != 0) {
-        throw Error(Error::Kind::kInvalidInput,
-                    name() +
-                        ": a DNS cutover moves the record at once: weights must be 100 "
-                        "for one fleet and 0 for the others (got " +
-                        summary + ")");
-      }
-    }
-    if (!to || to->address.empty())
-      throw Error(Error::Kind::kInvalidInput,
-                  name() + ": no fleet with weight 100 and an address (got " + summary +
-                      "); the records are left as they are");
-    Record want;
-    try {
-      want = dns::record_for(to->address);
-    } catch (const Error& e) {
-      throw Error(Error::Kind::kInvalidInput, name() + ": fleet " + to->fleet + ": " + e.what());
-    }
+    const TrafficTarget* to = &dns::serving_target(targets, name());
+    const Record want = dns::serving_record(*to, name());
     if (want.type == RecordType::kCNAME)
       for (const auto& n : names_)
         if (n == zone_)
@@ -403,14 +629,19 @@ class Rfc2136Cutover : public CutoverProvider {
     // Idempotent: send an UPDATE only when the primary does not answer the data already.
     bool current = true;
     for (const auto& n : names_)
-      if (!matches(read_name(server_, n, deadline_from_now()), want)) current = false;
+      if (!checker_.read_name(server_, n, deadline_from_now()).is(want, cfg_.ttl)) current = false;
     auto start = SteadyClock::now();
     if (!current) {
       update(want);
       spdlog::info("{}: UPDATE accepted: {} -> {} ttl {}", name(), join(names_), want_text,
                    cfg_.ttl);
     }
-    auto servers = wait_converged(want, want_text, !current);
+    auto servers =
+        checker_.wait_converged(names_, want, cfg_.ttl,
+                                name() + ": " +
+                                    (!current ? "the server accepted the UPDATE to "
+                                              : "the server answers (no UPDATE needed) ") +
+                                    want_text + " (ttl " + std::to_string(cfg_.ttl) + ")");
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
     if (!current)
       spdlog::info("{}: {} authoritative server(s) answer {} after {} ms", name(), servers,
@@ -423,21 +654,10 @@ class Rfc2136Cutover : public CutoverProvider {
     for (const auto& [fleet, address] : cfg_.fleet_addresses) split[fleet] = 0;
     std::map<std::string, int> names_per_fleet;
     const auto deadline = deadline_from_now();
-    for (const auto& n : names_) {
-      auto st = read_name(server_, n, deadline);
-      std::set<std::string> fleets;
-      for (const auto& r : st.records) {
-        const std::string data = r.substr(r.find(' ') + 1);
-        for (const auto& [fleet, address] : cfg_.fleet_addresses) {
-          if (address.empty()) continue;
-          try {
-            if (dns::record_for(address).data == data) fleets.insert(fleet);
-          } catch (const Error&) {
-          }
-        }
-      }
-      for (const auto& f : fleets) names_per_fleet[f]++;
-    }
+    for (const auto& n : names_)
+      for (const auto& f :
+           dns::fleets_answered(checker_.read_name(server_, n, deadline), cfg_.fleet_addresses))
+        names_per_fleet[f]++;
     const int total = static_cast<int>(names_.size());
     for (const auto& [fleet, count] : names_per_fleet)
       split[fleet] = (count * 100 + total / 2) / total;
@@ -445,17 +665,6 @@ class Rfc2136Cutover : public CutoverProvider {
   }
 
  private:
-  static bool is_name(const std::string& n) {
-    std::string s = n;
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    if (s.empty() || s.size() > 253) return false;
-    for (char c : s) {
-      const unsigned char u = static_cast<unsigned char>(c);
-      if (!(std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '*')) return false;
-    }
-    return s.find("..") == std::string::npos && s.front() != '.';
-  }
-
   std::string zone_text() const { return zone_.substr(0, zone_.size() - 1); }
 
   static std::string join(const std::vector<std::string>& v) {
@@ -466,74 +675,6 @@ class Rfc2136Cutover : public CutoverProvider {
 
   SteadyClock::time_point deadline_from_now() const {
     return SteadyClock::now() + std::chrono::milliseconds(cfg_.timeout_ms);
-  }
-
-  bool matches(const NameState& st, const Record& want) const {
-    return st.records.size() == 1 &&
-           *st.records.begin() == std::string(dns::type_name(want.type)) + " " + want.data &&
-           st.ttls.size() == 1 && *st.ttls.begin() == static_cast<uint32_t>(cfg_.ttl) &&
-           st.authoritative;
-  }
-
-  // One query; the answer packet (rcode checked by the caller).
-  Pkt query(const Endpoint& ep, const std::string& qname, ldns_rr_type type,
-            SteadyClock::time_point deadline) const {
-    const std::string where = "DNS server " + ep.label + " (zone " + zone_text() + ")";
-    ldns_rdf* owner = ldns_dname_new_frm_str(qname.c_str());
-    if (!owner) throw Error(Error::Kind::kInvalidInput, where + ": invalid name '" + qname + "'");
-    Pkt q(ldns_pkt_query_new(owner, type, LDNS_RR_CLASS_IN, 0));
-    if (!q) throw Error(Error::Kind::kInternal, where + ": cannot build a query");
-    ldns_pkt_set_random_id(q.get());
-    auto wire = to_wire(q.get());
-    auto answer = from_wire(exchange_tcp(ep, wire.data(), wire.size(), deadline, where), where);
-    if (ldns_pkt_id(answer.get()) != ldns_pkt_id(q.get()))
-      throw Error(Error::Kind::kDecode, where + ": answer with a different message id");
-    return answer;
-  }
-
-  // The A/AAAA/CNAME records of `qname` as `ep` answers them.
-  NameState read_name(const Endpoint& ep, const std::string& qname,
-                      SteadyClock::time_point deadline) const {
-    NameState st;
-    for (ldns_rr_type type : {LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA}) {
-      auto a = query(ep, qname, type, deadline);
-      const auto rc = ldns_pkt_get_rcode(a.get());
-      if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN)
-        throw Error(Error::Kind::kApi, "DNS server " + ep.label + " (zone " + zone_text() +
-                                           ") answered " + rcode_name(rc) + " to the query " +
-                                           qname + " " + rr_type_name(type));
-      if (!ldns_pkt_aa(a.get())) st.authoritative = false;
-      ldns_rr_list* answers = ldns_pkt_answer(a.get());
-      bool cname = false;
-      for (size_t i = 0; answers && i < ldns_rr_list_rr_count(answers); ++i) {
-        ldns_rr* rr = ldns_rr_list_rr(answers, i);
-        if (lower(rdf_text(ldns_rr_owner(rr))) != qname) continue;
-        const ldns_rr_type t = ldns_rr_get_type(rr);
-        if (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA && t != LDNS_RR_TYPE_CNAME) continue;
-        if (t == LDNS_RR_TYPE_CNAME) cname = true;
-        std::string data = rdf_text(ldns_rr_rdf(rr, 0));
-        if (t == LDNS_RR_TYPE_CNAME) data = lower(data);
-        st.records.insert(rr_type_name(t) + " " + data);
-        st.ttls.insert(ldns_rr_ttl(rr));
-      }
-      if (cname) break;  // a CNAME answers every type; A/AAAA queries would only chase it
-    }
-    return st;
-  }
-
-  static std::string rr_type_name(ldns_rr_type t) {
-    switch (t) {
-      case LDNS_RR_TYPE_A:
-        return "A";
-      case LDNS_RR_TYPE_AAAA:
-        return "AAAA";
-      case LDNS_RR_TYPE_CNAME:
-        return "CNAME";
-      case LDNS_RR_TYPE_NS:
-        return "NS";
-      default:
-        return "TYPE" + std::to_string(static_cast<int>(t));
-    }
   }
 
   // One UPDATE for every name: delete its A, AAAA and CNAME sets, add the new record.
@@ -617,125 +758,23 @@ class Rfc2136Cutover : public CutoverProvider {
                                          cfg_.key_name + "; not trusting it");
   }
 
-  // The zone's authoritative servers: the configured one, then each NS target (glue from
-  // the configured server's answer, else the system resolver) on ns_port. An NS target with
-  // the configured server's address is that server (it may be configured with another
-  // port than the NS port).
-  std::vector<Endpoint> authoritative_servers() const {
-    std::vector<Endpoint> out{server_};
-    if (!cfg_.check_ns) return out;
-    std::set<std::string> seen;
-    {
-      addrinfo hints{};
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = AI_NUMERICSERV;
-      addrinfo* res = nullptr;
-      if (getaddrinfo(server_.host.c_str(), server_.port.c_str(), &hints, &res) == 0) {
-        for (auto* ai = res; ai; ai = ai->ai_next) {
-          char host[NI_MAXHOST];
-          if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0,
-                          NI_NUMERICHOST) == 0)
-            seen.insert(host);  // an NS target with this address is the configured server
-        }
-        freeaddrinfo(res);
-      }
-    }
-    Pkt ns;
-    try {
-      ns = query(server_, zone_, LDNS_RR_TYPE_NS, deadline_from_now());
-    } catch (const Error& e) {
-      spdlog::debug("{}: NS query failed: {}", name(), e.what());
-      return out;
-    }
-    std::map<std::string, std::vector<std::string>> glue;
-    ldns_rr_list* add = ldns_pkt_additional(ns.get());
-    for (size_t i = 0; add && i < ldns_rr_list_rr_count(add); ++i) {
-      ldns_rr* rr = ldns_rr_list_rr(add, i);
-      const auto t = ldns_rr_get_type(rr);
-      if (t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA)
-        glue[lower(rdf_text(ldns_rr_owner(rr)))].push_back(rdf_text(ldns_rr_rdf(rr, 0)));
-    }
-    const std::string port = std::to_string(cfg_.ns_port);
-    ldns_rr_list* ans = ldns_pkt_answer(ns.get());
-    for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); ++i) {
-      ldns_rr* rr = ldns_rr_list_rr(ans, i);
-      if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS) continue;
-      const std::string target = lower(rdf_text(ldns_rr_rdf(rr, 0)));
-      std::vector<std::string> addrs = glue[target];
-      if (addrs.empty()) {
-        addrinfo hints{};
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* res = nullptr;
-        if (getaddrinfo(target.c_str(), nullptr, &hints, &res) == 0) {
-          for (auto* ai = res; ai; ai = ai->ai_next) {
-            char host[NI_MAXHOST];
-            if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0,
-                            NI_NUMERICHOST) == 0)
-              addrs.push_back(host);
-          }
-          freeaddrinfo(res);
-        } else {
-          spdlog::debug("{}: NS {} does not resolve; not waiting for it", name(), target);
-        }
-      }
-      for (const auto& a : addrs) {
-        const std::string target_text = target.substr(0, target.size() - 1);
-        if (auto r = cfg_.ns_redirect.find(a); r != cfg_.ns_redirect.end()) {
-          Endpoint ep = parse_server(r->second);
-          if (!seen.insert(ep.host + "#" + ep.port).second) continue;
-          ep.label = target_text + " (" + r->second + ")";
-          out.push_back(ep);
-          continue;
-        }
-        if (seen.count(a) || !seen.insert(a + "#" + port).second) continue;
-        const bool v6 = a.find(':') != std::string::npos;
-        out.push_back({target_text + " (" + (v6 ? "[" + a + "]" : a) + ":" + port + ")", a, port});
-      }
-    }
-    return out;
-  }
-
-  // Polls every authoritative server until all answer `want` for every name; returns how
-  // many servers were checked. Throws naming each server that answers something else.
-  size_t wait_converged(const Record& want, const std::string& want_text, bool updated) {
-    const auto servers = authoritative_servers();
-    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(cfg_.converge_timeout_ms);
-    for (;;) {
-      std::vector<std::string> pending;
-      auto note = [&](const std::string& p) {
-        if (std::find(pending.begin(), pending.end(), p) == pending.end()) pending.push_back(p);
-      };
-      for (const auto& ep : servers) {
-        for (const auto& n : names_) {
-          try {
-            // Each exchange gets timeout_ms, but not (much) past the overall deadline.
-            auto per = std::max(std::min(deadline_from_now(), deadline),
-                                SteadyClock::now() + std::chrono::milliseconds(cfg_.poll_ms));
-            auto st = read_name(ep, n, per);
-            if (!matches(st, want)) note(ep.label + " answers " + st.describe() + " for " + n);
-          } catch (const Error& e) {
-            note(e.what());
-          }
-        }
-      }
-      if (pending.empty()) return servers.size();
-      if (SteadyClock::now() >= deadline) {
-        std::string msg;
-        for (const auto& p : pending) msg += (msg.empty() ? "" : "; ") + p;
-        throw Error(Error::Kind::kTransport,
-                    name() + ": " +
-                        (updated ? "the server accepted the UPDATE to "
-                                 : "the server answers (no UPDATE needed) ") +
-                        want_text + " (ttl " + std::to_string(cfg_.ttl) + "), but after " +
-                        std::to_string(cfg_.converge_timeout_ms) + " ms not every " +
-                        "authoritative server answers it: " + msg);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.poll_ms));
-    }
+  static dns::CheckerConfig checker_config(const Rfc2136CutoverConfig& cfg,
+                                           const Endpoint& server) {
+    dns::CheckerConfig c;
+    c.servers = {server};
+    c.zone = cfg.zone;
+    c.check_ns = cfg.check_ns;
+    c.ns_port = cfg.ns_port;
+    c.ns_redirect = cfg.ns_redirect;
+    c.timeout_ms = cfg.timeout_ms;
+    c.converge_timeout_ms = cfg.converge_timeout_ms;
+    c.poll_ms = cfg.poll_ms;
+    return c;
   }
 
   Rfc2136CutoverConfig cfg_;
   Endpoint server_;
+  dns::Checker checker_;
   std::string zone_;                // absolute, lower-case
   std::vector<std::string> names_;  // absolute, lower-case
   std::string key_name_;            // absolute, lower-case

@@ -2,10 +2,18 @@
 // the `controlplane` fixture (label: integration): the Gateway API HTTPRoute weights (with
 // the standard-channel CRDs from dev/lib/gateway-api-crds.sh), the Service annotations, and
 // the rfc2136 provider built by make_cutover with its TSIG key read from a real Secret
-// (against the BIND9 lab of bind_lab.h). Every provider is built by make_cutover from a
-// ProxyFleet spec, as the operator does.
+// (against the BIND9 lab of bind_lab.h), and external-dns annotations with the REAL
+// external-dns (dev/lib/build-external-dns.sh; $INGRESSX_EXTERNAL_DNS or that script's
+// cache, else the test fails naming the script) started by the test as a child process
+// (--source=service --provider=rfc2136 against the lab) and killed by its PID at the end,
+// also when an assertion fails: the provider only writes Service annotations, external-dns
+// moves the record, the assertions read BIND9 directly with dig. Every provider is built by
+// make_cutover from a ProxyFleet spec, as the operator does.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -14,6 +22,7 @@
 #include "api_fixtures.h"
 #include "bind_lab.h"
 #include "controlplane.h"
+#include "cutover_kube.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/yaml.h"
@@ -327,6 +336,325 @@ TEST_CASE("rfc2136 cutover: the TSIG key from a Secret", "[integration][cutover]
   auto other = what_of([&] { q->apply(to_edge); });
   CHECK(other.find("no data key 'tsig'") != std::string::npos);
   admin().remove(ingressx::refs::kNamespaces, "", ns);
+}
+
+// ---- external-dns (the real one moves the record in BIND9; see the top of the file) ----
+
+// make_cutover's result; `why_not` says why there is none.
+std::unique_ptr<ingressx::op::CutoverProvider> try_provider(
+    const json& pf, std::map<std::string, std::string> addresses, std::string& why_not) {
+  ingressx::op::CutoverContext ctx;
+  ctx.client = &admin();
+  ctx.ns = pf["metadata"]["namespace"].get<std::string>();
+  ctx.fleet_addresses = std::move(addresses);
+  return ingressx::op::make_cutover(pf, ctx, why_not);
+}
+
+json annotations_of(const std::string& ns, const std::string& svc) {
+  return admin().get(ingressx::refs::kServices, ns, svc)["metadata"].value("annotations",
+                                                                           json::object());
+}
+
+std::string resource_version(const std::string& ns, const std::string& svc) {
+  return admin().get(ingressx::refs::kServices, ns, svc)["metadata"]["resourceVersion"];
+}
+
+json external_dns_cutover(const bindlab::Lab& lab, const std::string& hostname) {
+  return {{"type", "dns"},
+          {"dns",
+           {{"provider", "external-dns"},
+            {"externalDNS",
+             {{"hostname", hostname},
+              {"ttl", 45},
+              {"nameservers", json::array({lab.server(), lab.server2()})}}}}}};
+}
+
+// The external-dns binary: $INGRESSX_EXTERNAL_DNS (scripts/test.sh sets it), else the
+// build script's cache. Missing: the test fails (never skips), naming the script.
+std::string external_dns_binary() {
+  if (const char* env = std::getenv("INGRESSX_EXTERNAL_DNS"); env && *env) {
+    if (access(env, X_OK) != 0)
+      FAIL("INGRESSX_EXTERNAL_DNS=" << env << " is not an executable; build external-dns with "
+                                    << INGRESSX_EXTERNAL_DNS_SCRIPT);
+    return env;
+  }
+  const std::string dir = hooktest::make_temp_dir("ingressx-edns-lookup-");
+  std::string out;
+  int code = -1;
+  {
+    hooktest::Child script({INGRESSX_EXTERNAL_DNS_SCRIPT, "--if-built"}, dir + "/out");
+    script.wait(60s);
+    out = script.log();
+    code = script.exit_code();
+  }
+  hooktest::remove_tree(dir);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const std::string bin =
+      out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  if (code != 0 || access((bin + "/external-dns").c_str(), X_OK) != 0)
+    FAIL("external-dns is not built (INGRESSX_EXTERNAL_DNS is unset and the cache has none): run "
+         << INGRESSX_EXTERNAL_DNS_SCRIPT << " (scripts/test.sh does), then set "
+         << "INGRESSX_EXTERNAL_DNS=<its bin dir>/external-dns. " << out);
+  return bin + "/external-dns";
+}
+
+// external-dns for the lab's zone, watching the Services of `ns`; killed by PID when the
+// object goes away.
+struct ExternalDns {
+  std::unique_ptr<hooktest::Child> child;
+  std::string log_path;
+
+  ExternalDns(const std::string& binary, const bindlab::Lab& lab, const std::string& ns,
+              const std::string& owner) {
+    log_path = lab.dir + "/external-dns.log";
+    const int metrics = hooktest::free_port();
+    child = std::make_unique<hooktest::Child>(
+        bindlab::guarded({binary,
+                          "--kubeconfig=" + ingressx::testing::control_plane().kubeconfig,
+                          "--source=service",
+                          "--namespace=" + ns,
+                          "--provider=rfc2136",
+                          "--rfc2136-host=127.0.0.1",
+                          "--rfc2136-port=" + std::to_string(lab.port),
+                          "--rfc2136-zone=" + lab.zone,
+                          "--rfc2136-tsig-keyname=" + lab.key_name,
+                          "--rfc2136-tsig-secret=" + lab.secret,
+                          "--rfc2136-tsig-secret-alg=hmac-sha256",
+                          "--rfc2136-axfr",
+                          "--registry=txt",
+                          "--txt-owner-id=" + owner,
+                          "--domain-filter=" + lab.zone,
+                          "--policy=sync",
+                          "--events",
+                          "--min-event-sync-interval=1s",
+                          "--interval=2s",
+                          "--metrics-address=127.0.0.1:" + std::to_string(metrics),
+                          "--log-level=debug"}),
+        log_path);
+    // Ready when its health endpoint answers (it serves metrics before syncing); a quick
+    // exit (bad flag) is reported with its log.
+    if (!hooktest::wait_listening(metrics, 20s) || child->exited())
+      FAIL("external-dns did not start: " << child->log());
+  }
+  std::string log() const { return child->log(); }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void record_figure(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  std::ofstream(INGRESSX_CUTOVER_FIGURES, std::ios::app) << line << "\n";
+}
+
+TEST_CASE("external-dns cutover: the real external-dns moves the record between fleets",
+          "[integration][cutover]") {
+  const std::string binary = external_dns_binary();
+  bindlab::Lab lab;  // primary + secondary: the provider waits for both
+  const std::string ns = make_namespace("cutover-edns");
+  admin().create(ingressx::refs::kServices, ns, service("edge"));
+  admin().create(ingressx::refs::kServices, ns, service("edge-temp"));
+  // ClusterIP Services: the address the operator considers each fleet's is the ClusterIP,
+  // which external-dns publishes only through the target annotation.
+  const std::string edge_ip =
+      admin().get(ingressx::refs::kServices, ns, "edge")["spec"]["clusterIP"];
+  const std::string temp_ip =
+      admin().get(ingressx::refs::kServices, ns, "edge-temp")["spec"]["clusterIP"];
+  REQUIRE(!edge_ip.empty());
+  REQUIRE(edge_ip != temp_ip);
+  const std::map<std::string, std::string> addresses{{"edge", edge_ip}, {"edge-temp", temp_ip}};
+  const std::string host = "www." + lab.zone;
+
+  auto p = provider_for(proxy_fleet(ns, external_dns_cutover(lab, host)), addresses);
+  CHECK(p->name() == "external-dns " + host + " (Services in " + ns + ")");
+  CHECK(p->read() == TrafficSplit{{"edge", 0}, {"edge-temp", 0}});  // no record yet
+
+  ExternalDns edns(binary, lab, ns, "ingressx-test-" + ns);
+
+  // apply(), with external-dns's log when it fails.
+  auto apply = [&](const std::vector<TrafficTarget>& targets) {
+    try {
+      return p->apply(targets);
+    } catch (const Error& e) {
+      FAIL(e.what() << "\nexternal-dns log:\n" << edns.log());
+    }
+    return TrafficSplit{};
+  };
+  const std::vector<TrafficTarget> to_edge{{"edge", "primary", 100, edge_ip, 80},
+                                           {"edge-temp", "temp", 0, temp_ip, 80}};
+  // The temp fleet's address comes from fleet_addresses when the target has none.
+  const std::vector<TrafficTarget> to_temp{{"edge", "primary", 0, edge_ip, 80},
+                                           {"edge-temp", "temp", 100, "", 80}};
+
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(apply(to_edge) == TrafficSplit{{"edge", 100}, {"edge-temp", 0}});
+  const double first = seconds_since(t0);
+  CHECK(lab.answer(lab.port, host, "A") == edge_ip);
+  CHECK(lab.answer(lab.port2, host, "A") == edge_ip);
+  CHECK(lab.dig(lab.port, {host, "A", "+noall", "+answer"}).find("\t45\tIN\tA") !=
+        std::string::npos);
+  json ann = annotations_of(ns, "edge");
+  CHECK(ann.value("external-dns.kubernetes.io/hostname", "") == host);
+  CHECK(ann.value("external-dns.kubernetes.io/ttl", "") == "45");
+  CHECK(ann.value("external-dns.kubernetes.io/target", "") == edge_ip);
+  CHECK_FALSE(annotations_of(ns, "edge-temp").contains("external-dns.kubernetes.io/hostname"));
+
+  t0 = std::chrono::steady_clock::now();
+  CHECK(apply(to_temp) == TrafficSplit{{"edge", 0}, {"edge-temp", 100}});
+  const double moved = seconds_since(t0);
+  // dig, not only the provider: both servers answer the temp fleet's address, only it.
+  CHECK(lab.answer(lab.port, host, "A") == temp_ip);
+  CHECK(lab.answer(lab.port2, host, "A") == temp_ip);
+  ann = annotations_of(ns, "edge");
+  CHECK_FALSE(ann.contains("external-dns.kubernetes.io/hostname"));
+  CHECK_FALSE(ann.contains("external-dns.kubernetes.io/ttl"));
+  CHECK_FALSE(ann.contains("external-dns.kubernetes.io/target"));
+  CHECK(annotations_of(ns, "edge-temp").value("external-dns.kubernetes.io/target", "") == temp_ip);
+  CHECK(p->read() == TrafficSplit{{"edge", 0}, {"edge-temp", 100}});
+
+  // Idempotent: a re-apply writes nothing and DNS stays as it is.
+  const std::string rv_edge = resource_version(ns, "edge");
+  const std::string rv_temp = resource_version(ns, "edge-temp");
+  const std::string serial = lab.serial();
+  t0 = std::chrono::steady_clock::now();
+  CHECK(apply(to_temp) == TrafficSplit{{"edge", 0}, {"edge-temp", 100}});
+  const double again = seconds_since(t0);
+  CHECK(resource_version(ns, "edge") == rv_edge);
+  CHECK(resource_version(ns, "edge-temp") == rv_temp);
+  CHECK(lab.answer(lab.port, host, "A") == temp_ip);
+  std::this_thread::sleep_for(3s);  // more than one external-dns interval
+  CHECK(lab.serial() == serial);    // external-dns changed nothing either
+
+  // And back.
+  t0 = std::chrono::steady_clock::now();
+  CHECK(apply(to_edge) == TrafficSplit{{"edge", 100}, {"edge-temp", 0}});
+  const double back = seconds_since(t0);
+  CHECK(lab.answer(lab.port, host, "A") == edge_ip);
+  CHECK(lab.answer(lab.port2, host, "A") == edge_ip);
+
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "external-dns v0.23.0 (rfc2136, --events --interval=2s) apply() until the "
+                "primary and secondary answer: create %.2f s, move %.2f s, move back %.2f s, "
+                "idempotent re-apply %.2f s",
+                first, moved, back, again);
+  record_figure(line);
+  admin().remove(ingressx::refs::kNamespaces, "", ns);
+}
+
+TEST_CASE("external-dns cutover: errors name the Service, the server and the name",
+          "[integration][cutover]") {
+  bindlab::Lab lab(false);
+  const std::string ns = make_namespace("cutover-edns-err");
+  const std::string host = "api." + lab.zone;
+  const std::map<std::string, std::string> addresses{{"edge", "192.0.2.10"},
+                                                     {"edge-temp", "192.0.2.20"}};
+  const std::vector<TrafficTarget> to_edge{{"edge", "primary", 100, "192.0.2.10", 80},
+                                           {"edge-temp", "temp", 0, "192.0.2.20", 80}};
+
+  SECTION("the serving fleet's Service does not exist") {
+    auto p = provider_for(proxy_fleet(ns, external_dns_cutover(lab, host)), addresses);
+    auto msg = what_of([&] { p->apply(to_edge); });
+    INFO(msg);
+    CHECK(msg.find("Service " + ns + "/edge ") != std::string::npos);
+    CHECK(msg.find("does not exist") != std::string::npos);
+    CHECK(msg.find("external-dns.kubernetes.io/hostname") != std::string::npos);
+  }
+
+  SECTION("nothing publishes the annotations: the wait ends naming each server and the name") {
+    admin().create(ingressx::refs::kServices, ns, service("edge"));
+    ingressx::op::ExternalDnsCutoverConfig cfg;
+    cfg.client = &admin();
+    cfg.ns = ns;
+    cfg.fleets = {"edge", "edge-temp"};
+    cfg.hostname = host;
+    cfg.nameservers = {lab.server()};
+    cfg.fleet_addresses = addresses;
+    cfg.converge_timeout_ms = 1500;
+    cfg.annotation_prefix = "external-dns.alpha.kubernetes.io/";  // external-dns < v0.22
+    auto p = ingressx::op::make_external_dns_cutover(cfg);
+    auto msg = what_of([&] { p->apply(to_edge); });
+    INFO(msg);
+    CHECK(msg.find(lab.server() + " answers no A/AAAA/CNAME record for " + host + ".") !=
+          std::string::npos);
+    CHECK(msg.find("after 1500 ms") != std::string::npos);
+    CHECK(msg.find("--source=service") != std::string::npos);
+    // The annotations are there (the step failed on DNS, not on the API).
+    CHECK(annotations_of(ns, "edge").value("external-dns.alpha.kubernetes.io/target", "") ==
+          "192.0.2.10");
+    CHECK(msg.find("--annotation-prefix=external-dns.alpha.kubernetes.io/") != std::string::npos);
+    // A name server that does not answer: read() names it and the name.
+    cfg.nameservers = {"127.0.0.1:" + std::to_string(hooktest::free_port())};
+    auto q = ingressx::op::make_external_dns_cutover(cfg);
+    auto down = what_of([&] { q->read(); });
+    INFO(down);
+    CHECK(down.find(cfg.nameservers[0]) != std::string::npos);
+    CHECK(down.find("reading " + host) != std::string::npos);
+  }
+
+  SECTION("the servers disagree: read() says which answers what") {
+    // Two zone servers that answer differently: this lab's primary and another lab's, whose
+    // zone also has ns2 (it runs a secondary).
+    bindlab::Lab other;
+    ingressx::op::ExternalDnsCutoverConfig cfg;
+    cfg.client = &admin();
+    cfg.ns = ns;
+    cfg.fleets = {"edge", "edge-temp"};
+    cfg.hostname = "ns1." + lab.zone;  // in both zone files: 127.0.0.1
+    cfg.nameservers = {lab.server(), other.server()};
+    cfg.fleet_addresses = {{"edge", "127.0.0.1"}, {"edge-temp", "127.0.0.2"}};
+    CHECK(ingressx::op::make_external_dns_cutover(cfg)->read() ==
+          TrafficSplit{{"edge", 100}, {"edge-temp", 0}});
+    cfg.hostname = "ns2." + lab.zone;  // only the other lab has it
+    auto msg = what_of([&] { ingressx::op::make_external_dns_cutover(cfg)->read(); });
+    INFO(msg);
+    CHECK(msg.find("disagree on ns2." + lab.zone) != std::string::npos);
+    CHECK(msg.find(lab.server() + " answers no A/AAAA/CNAME record") != std::string::npos);
+    CHECK(msg.find(other.server() + " answers A 127.0.0.2") != std::string::npos);
+  }
+  admin().remove(ingressx::refs::kNamespaces, "", ns);
+}
+
+TEST_CASE("external-dns cutover: make_cutover builds it from the ProxyFleet",
+          "[integration][cutover]") {
+  const std::string ns = "cutover-edns-factory";
+  const json cutover = {{"type", "dns"},
+                        {"dns",
+                         {{"provider", "external-dns"},
+                          {"externalDNS",
+                           {{"hostname", "www.example.test"},
+                            {"setIdentifier", "cluster-a"},
+                            {"zone", "example.test"},
+                            {"nameservers", json::array({"127.0.0.1:5353"})}}}}}};
+  std::string why_not;
+  auto p = try_provider(proxy_fleet(ns, cutover), {}, why_not);
+  INFO(why_not);
+  REQUIRE(p);
+  CHECK(p->name() == "external-dns www.example.test (Services in " + ns + ")");
+  CHECK(why_not.empty());
+
+  json c = cutover;
+  c["dns"]["externalDNS"].erase("nameservers");
+  CHECK_FALSE(try_provider(proxy_fleet(ns, c), {}, why_not));
+  CHECK(why_not.find("cutover dns provider external-dns") != std::string::npos);
+  CHECK(why_not.find("externalDNS.nameservers") != std::string::npos);
+
+  c = cutover;
+  c["dns"]["externalDNS"]["hostname"] = "www.other.test";
+  CHECK_FALSE(try_provider(proxy_fleet(ns, c), {}, why_not));
+  CHECK(why_not.find("is not in externalDNS.zone example.test") != std::string::npos);
+
+  c = cutover;
+  c["dns"]["externalDNS"]["annotationPrefix"] = "external-dns.alpha.kubernetes.io";  // no '/'
+  CHECK_FALSE(try_provider(proxy_fleet(ns, c), {}, why_not));
+  CHECK(why_not.find("externalDNS.annotationPrefix") != std::string::npos);
+
+  c = cutover;
+  c["dns"]["provider"] = "route53";
+  CHECK_FALSE(try_provider(proxy_fleet(ns, c), {}, why_not));
+  CHECK(why_not.find("dns/external-dns") != std::string::npos);  // in the supported list
 }
 
 }  // namespace

@@ -187,6 +187,16 @@ TEST_CASE("a valid ProxyFleet is accepted and its defaults are filled in", "[int
     CHECK(r["ttl"] == 30);
   }
 
+  SECTION("the external-dns BlueGreen example") {
+    json f = read_yaml(kDataDir / "proxyfleet-external-dns.yaml");
+    json got = c.create(kProxyFleets, ns, f);
+    const json& x = got["spec"]["cutover"]["dns"]["externalDNS"];
+    CHECK(x["hostname"] == "www.example.test");
+    CHECK(x["annotationPrefix"] == "external-dns.kubernetes.io/");  // external-dns >= v0.22
+    CHECK(x["nameservers"] == json::array({"10.0.0.53:53", "[2001:db8::53]:53"}));
+    CHECK(x["zone"] == "example.test");
+  }
+
   SECTION("a minimal fleet gets every block's defaults") {
     json f = {{"apiVersion", "ingressx.io/v1alpha1"},
               {"kind", "ProxyFleet"},
