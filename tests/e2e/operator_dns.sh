@@ -47,32 +47,15 @@ dns_on_step() {
   DNS_TEMP_IP="$(k get svc edge-temp -o jsonpath='{.spec.clusterIP}' 2>/dev/null || true)"
 }
 
-# dns_load_start NAME QPS CONNECTIONS TIMEOUT PATH : like opx_load_start, but the fortio
-# client runs in the lab's netns against http://edge.example.test (resolved through
-# BIND9), keep-alive off (a connection per request) and -dns-method first (the default,
-# cached-rr, would keep the first answer for the whole run): each request resolves the
-# name again and connects to the address the record has then.
-dns_load_start() {
-  local name="$1" qps="$2" c="$3" timeout="$4" path="$5"
-  rm -f "$OPX_TMP/load-$name.json"
-  setpriv --pdeathsig KILL -- ip netns exec "$DNSLAB_NETNS" "$OPX_FORTIO" load -qps "$qps" -c "$c" -t 0 \
-    -timeout "$timeout" -keepalive=false -dns-method first -logger-json=false \
-    -json "$OPX_TMP/load-$name.json" "http://$DNS_HOST:$DNS_PORT$path" >"$OPX_TMP/load-$name.log" 2>&1 &
-  OPX_LOAD_PID[$name]=$!
-  OPX_LOADS+=("$name")
-}
+# The load (opx_load_start_all) runs in the lab's netns against http://edge.example.test
+# (resolved through BIND9), keep-alive off (a connection per request) and -dns-method
+# first (the default, cached-rr, would keep the first answer for the whole run): each
+# request resolves the name again and connects to the address the record has then.
 dns_load_start_all() {
-  OPX_LOADS=()
-  OPX_FORTIO="$("$E2E_ROOT/dev/lib/build-fortio.sh")/fortio" || fail "no fortio client (dev/lib/build-fortio.sh)"
-  dns_load_start short 100 8 10s "/?size=512"
-  dns_load_start slow 4 4 30s "/?delay=1s"
-  dns_load_start long 0 2 60s "/?delay=20s"
-  sleep 2
-  local n
-  for n in "${OPX_LOADS[@]}"; do
-    opx_alive "${OPX_LOAD_PID[$n]}" || fail "load client $n exited at start: $(tail -n 5 "$OPX_TMP/load-$n.log")"
-  done
-  opx_log "load started in netns $DNSLAB_NETNS to http://$DNS_HOST:$DNS_PORT (keep-alive off): short 100 qps x8, slow 1s x4, long 20s x2"
+  OPX_LOAD_PREFIX=(ip netns exec "$DNSLAB_NETNS")
+  OPX_LOAD_FLAGS=(-keepalive=false -dns-method first)
+  OPX_LOAD_URL="http://$DNS_HOST:$DNS_PORT"
+  opx_load_start_all
 }
 
 # ---------------------------------------------------------------- set-up
@@ -143,7 +126,6 @@ opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 480 dns_on_step
 opx_load_stop
 dnslab_watch_stop
-touch "$OPX_TMP/haproxy.log" # opx_load_report also counts HAProxy's log; there is none here
 if opx_load_report >"$OPX_TMP/load-report.txt"; then
   grep -v '^front door' "$OPX_TMP/load-report.txt"
 else

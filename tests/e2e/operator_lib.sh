@@ -485,25 +485,32 @@ opx_operator_metric() {
 # ---------------------------------------------------------------- load through the front door
 
 OPX_FORTIO=""
+# Where the load goes: OPX_LOAD_URL (default the front door, http://127.0.0.1:PORT), run
+# through the command OPX_LOAD_PREFIX (e.g. ip netns exec NS) with the extra fortio flags
+# OPX_LOAD_FLAGS (e.g. -keepalive=false).
+OPX_LOAD_URL="" OPX_LOAD_PREFIX=() OPX_LOAD_FLAGS=()
 # opx_load_start NAME QPS CONNECTIONS TIMEOUT PATH : a fortio client in the background
-# (keep-alive, until stopped), JSON result in $OPX_TMP/load-NAME.json.
+# (keep-alive unless OPX_LOAD_FLAGS say otherwise, until stopped), JSON result in
+# $OPX_TMP/load-NAME.json.
 opx_load_start() {
   local name="$1" qps="$2" c="$3" timeout="$4" path="$5"
   if [ -z "$OPX_FORTIO" ]; then
     OPX_FORTIO="$("$E2E_ROOT/dev/lib/build-fortio.sh")/fortio" || fail "no fortio client (dev/lib/build-fortio.sh)"
   fi
   rm -f "$OPX_TMP/load-$name.json"
-  setpriv --pdeathsig KILL -- "$OPX_FORTIO" load -qps "$qps" -c "$c" -t 0 -timeout "$timeout" \
-    -logger-json=false -json "$OPX_TMP/load-$name.json" \
-    "http://127.0.0.1:$OPX_HAPROXY_PORT$path" >"$OPX_TMP/load-$name.log" 2>&1 &
+  setpriv --pdeathsig KILL -- "${OPX_LOAD_PREFIX[@]}" "$OPX_FORTIO" load -qps "$qps" -c "$c" -t 0 \
+    -timeout "$timeout" "${OPX_LOAD_FLAGS[@]}" -logger-json=false -json "$OPX_TMP/load-$name.json" \
+    "$(opx_load_url)$path" >"$OPX_TMP/load-$name.log" 2>&1 &
   OPX_LOAD_PID[$name]=$!
   OPX_LOADS+=("$name")
 }
 # opx_load_start_all : short (100 qps, 8 connections), slow (1 s, 4 qps, 4 connections)
 # and long-lived (20 s, 2 connections) requests.
 OPX_HAPROXY_LOG_MARK=0
+opx_load_url() { echo "${OPX_LOAD_URL:-http://127.0.0.1:$OPX_HAPROXY_PORT}"; }
 opx_load_start_all() {
   OPX_LOADS=()
+  touch "$OPX_TMP/haproxy.log" # (none when there is no HAProxy)
   OPX_HAPROXY_LOG_MARK="$(wc -l <"$OPX_TMP/haproxy.log")"
   opx_load_start short 100 8 10s "/?size=512"
   opx_load_start slow 4 4 30s "/?delay=1s"
@@ -513,7 +520,7 @@ opx_load_start_all() {
   for n in "${OPX_LOADS[@]}"; do
     opx_alive "${OPX_LOAD_PID[$n]}" || fail "load client $n exited at start: $(tail -n 5 "$OPX_TMP/load-$n.log")"
   done
-  opx_log "load started through 127.0.0.1:$OPX_HAPROXY_PORT: short 100 qps x8, slow 1s x4, long 20s x2"
+  opx_log "load started${OPX_LOAD_PREFIX[*]:+ (${OPX_LOAD_PREFIX[*]})} to $(opx_load_url)${OPX_LOAD_FLAGS[*]:+ (${OPX_LOAD_FLAGS[*]})}: short 100 qps x8, slow 1s x4, long 20s x2"
 }
 # opx_load_stop : SIGINT to every client (fortio then writes its JSON), waits for them.
 opx_load_stop() {
