@@ -48,8 +48,12 @@ LOAD_PHASE="" LOAD_T0=""
 # load_start PHASE URL [KEEPALIVE] : the three fortio clients in the background, until
 # load_stop: short (SHORT_QPS over 4 connections, 512 B), slow (1 s, 4 connections at
 # 4 qps), long-lived (20 s, 2 connections). KEEPALIVE "off": a new connection per request.
+# With LOAD_ACCESS_LOG=1, each client also logs every request (start time, latency,
+# status; fortio -access-log-file) to $OUT/access-PHASE-NAME.jsonl. LOAD_PREFIX (array):
+# a command the clients run under (e.g. ip netns exec NS); LOAD_ARGS (array): more fortio
+# flags (e.g. -dns-method first).
 load_start() {
-  local phase="$1" url="$2" ka="${3:-on}" name qps c timeout path
+  local phase="$1" url="$2" ka="${3:-on}" name qps c timeout path extra
   LOAD_PHASE="$phase" LOAD_T0="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   for name in "${LOADS[@]}"; do
     case "$name" in
@@ -58,8 +62,14 @@ load_start() {
       long) qps=0 c=2 timeout=60s path="/?delay=20s" ;;
     esac
     rm -f "$OUT/load-$phase-$name.json"
-    setpriv --pdeathsig KILL -- "$FORTIO" load -qps "$qps" -c "$c" -t 0 -timeout "$timeout" \
-      -keepalive="$([ "$ka" = off ] && echo false || echo true)" \
+    extra=()
+    if [ -n "${LOAD_ACCESS_LOG:-}" ]; then
+      rm -f "$OUT/access-$phase-$name.jsonl"
+      extra=(-access-log-file "$OUT/access-$phase-$name.jsonl")
+    fi
+    [ -z "${LOAD_ARGS+x}" ] || extra+=("${LOAD_ARGS[@]}")
+    setpriv --pdeathsig KILL -- ${LOAD_PREFIX+"${LOAD_PREFIX[@]}"} "$FORTIO" load -qps "$qps" -c "$c" -t 0 -timeout "$timeout" \
+      -keepalive="$([ "$ka" = off ] && echo false || echo true)" "${extra[@]}" \
       -logger-json=false -json "$OUT/load-$phase-$name.json" "$url$path" >"$OUT/load-$phase-$name.log" 2>&1 &
     LOAD_PID[$name]=$!
   done
