@@ -1,5 +1,6 @@
 // spec.cutover -> the CutoverProvider that moves traffic for a fleet.
 #include <string>
+#include <utility>
 
 #include "cutover_kube.h"
 #include "cutover_rfc2136.h"
@@ -104,11 +105,14 @@ std::unique_ptr<CutoverProvider> make_cutover(const json& pf, const CutoverConte
     }
     if (type == "weight" && provider == "gateway-api") {
       const json g = weight.value("gatewayAPI", json::object());
-      const json route = g.value("httpRouteRef", json::object());
       GatewayApiCutoverConfig cfg;
       cfg.client = ctx.client;
-      cfg.route_name = route.value("name", "");
-      cfg.route_namespace = route.value("namespace", ctx.ns);
+      for (const auto& [field, kind] :
+           {std::pair{"httpRouteRef", "HTTPRoute"}, std::pair{"tcpRouteRef", "TCPRoute"}}) {
+        if (!g.contains(field)) continue;
+        const json route = g.value(field, json::object());
+        cfg.routes.push_back({kind, "", route.value("namespace", ctx.ns), route.value("name", "")});
+      }
       cfg.fleet_namespace = ctx.ns;
       cfg.fleets = fleet_list(fleets);
       return make_gateway_api_cutover(cfg);

@@ -1,8 +1,10 @@
-// The gateway-api cutover provider (see cutover_kube.h): backendRef weights of an HTTPRoute.
+// The gateway-api cutover provider (see cutover_kube.h): backendRef weights of an HTTPRoute
+// and/or a TCPRoute.
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "cutover_kube.h"
 #include "ingressx/core/client.h"
@@ -11,22 +13,46 @@
 namespace ingressx::op {
 namespace {
 
+// One route the provider writes: its resource, kind label and where it is.
+struct Route {
+  ResourceRef ref;
+  std::string ns, name, label;  // label: "HTTPRoute ns/name"
+  std::string field;            // its field in the spec, for messages
+};
+
 class GatewayApiCutover : public CutoverProvider {
  public:
-  explicit GatewayApiCutover(GatewayApiCutoverConfig cfg)
-      : cfg_(std::move(cfg)),
-        ref_{"gateway.networking.k8s.io", cfg_.api_version, "httproutes", true, "HTTPRoute"} {
+  explicit GatewayApiCutover(GatewayApiCutoverConfig cfg) : cfg_(std::move(cfg)) {
     auto bad = [](const std::string& what) {
       return Error(Error::Kind::kInvalidInput, "gateway-api cutover: " + what);
     };
     if (!cfg_.client) throw bad("no API client");
-    if (cfg_.route_name.empty()) throw bad("httpRouteRef has no name");
-    if (cfg_.route_namespace.empty()) cfg_.route_namespace = cfg_.fleet_namespace;
-    if (cfg_.fleet_namespace.empty()) cfg_.fleet_namespace = cfg_.route_namespace;
+    if (cfg_.routes.empty()) throw bad("neither httpRouteRef nor tcpRouteRef is set");
+    for (const auto& r : cfg_.routes) {
+      Route route;
+      std::string plural, version;
+      if (r.kind == "HTTPRoute") {
+        plural = "httproutes", version = "v1", route.field = "httpRouteRef";
+      } else if (r.kind == "TCPRoute") {
+        plural = "tcproutes", version = "v1alpha2", route.field = "tcpRouteRef";
+      } else {
+        throw bad("route kind '" + r.kind + "' is not HTTPRoute or TCPRoute");
+      }
+      if (r.name.empty()) throw bad(route.field + " has no name");
+      if (!r.api_version.empty()) version = r.api_version;
+      route.ref = {"gateway.networking.k8s.io", version, plural, true, r.kind};
+      route.ns = r.ns.empty() ? cfg_.fleet_namespace : r.ns;
+      route.name = r.name;
+      route.label = r.kind + " " + route.ns + "/" + route.name;
+      routes_.push_back(std::move(route));
+    }
+    if (cfg_.fleet_namespace.empty()) cfg_.fleet_namespace = routes_.front().ns;
   }
 
   std::string name() const override {
-    return "gateway-api HTTPRoute " + cfg_.route_namespace + "/" + cfg_.route_name;
+    std::string n = "gateway-api";
+    for (size_t i = 0; i < routes_.size(); ++i) n += (i ? " and " : " ") + routes_[i].label;
+    return n;
   }
 
   TrafficSplit apply(const std::vector<TrafficTarget>& targets) override {
@@ -34,47 +60,73 @@ class GatewayApiCutover : public CutoverProvider {
       if (t.weight < 0 || t.weight > 100)
         throw Error(Error::Kind::kInvalidInput, name() + ": fleet " + t.fleet + " has weight " +
                                                     std::to_string(t.weight) + ", not 0..100");
-    // The patch is guarded by the resourceVersion it was computed from; on a concurrent
-    // change, compute it again.
-    for (int attempt = 1;; ++attempt) {
-      const json route = get();
-      const json ops = weight_patch(route, targets);
-      if (ops.size() <= 1) break;  // only the test op: nothing to change
-      try {
-        cfg_.client->patch(ref_, cfg_.route_namespace, cfg_.route_name, PatchType::kJson, ops);
-        break;
-      } catch (const Error& e) {
-        const bool stale = e.http_status() == 409 || e.http_status() == 422;
-        if (!stale || attempt >= 3)
-          throw Error(e.kind(), name() + ": setting the weights failed: " + e.what());
-        spdlog::debug("{}: the route changed meanwhile ({}); again", name(), e.what());
+    // Every route is checked before any is written, so a route that cannot take the split
+    // (missing, no fleet backendRef) leaves all of them as they were.
+    for (const auto& route : routes_) weight_patch(route, get(route), targets);
+    for (const auto& route : routes_) {
+      // The patch is guarded by the resourceVersion it was computed from; on a concurrent
+      // change, compute it again.
+      for (int attempt = 1;; ++attempt) {
+        const json ops = weight_patch(route, get(route), targets);
+        if (ops.size() <= 1) break;  // only the test op: nothing to change
+        try {
+          cfg_.client->patch(route.ref, route.ns, route.name, PatchType::kJson, ops);
+          break;
+        } catch (const Error& e) {
+          const bool stale = e.http_status() == 409 || e.http_status() == 422;
+          if (!stale || attempt >= 3)
+            throw Error(e.kind(), name() + ": setting the weights of " + route.label +
+                                      " failed: " + e.what());
+          spdlog::debug("{}: {} changed meanwhile ({}); again", name(), route.label, e.what());
+        }
       }
     }
     return read();
   }
 
-  TrafficSplit read() override { return split_of(get()); }
+  TrafficSplit read() override {
+    std::optional<TrafficSplit> out;
+    for (const auto& route : routes_) {
+      TrafficSplit split = split_of(route, get(route));
+      if (!out) {
+        out = std::move(split);
+      } else if (split != *out) {
+        spdlog::warn("{}: {} sends {} but {} sends {}; counting each fleet's largest share", name(),
+                     routes_.front().label, describe(*out), route.label, describe(split));
+        for (const auto& [fleet, weight] : split) (*out)[fleet] = std::max((*out)[fleet], weight);
+      }
+    }
+    return *out;
+  }
 
  private:
-  json get() const {
+  static std::string describe(const TrafficSplit& split) {
+    std::string s;
+    for (const auto& [fleet, weight] : split)
+      s += (s.empty() ? "" : " ") + fleet + "=" + std::to_string(weight);
+    return s;
+  }
+
+  json get(const Route& route) const {
     try {
-      return cfg_.client->get(ref_, cfg_.route_namespace, cfg_.route_name);
+      return cfg_.client->get(route.ref, route.ns, route.name);
     } catch (const Error& e) {
       if (e.is_not_found())
-        throw Error(
-            Error::Kind::kNotFound,
-            name() + " (spec.cutover.weight.gatewayAPI.httpRouteRef) does not exist: " + e.what());
-      throw Error(e.kind(), name() + ": " + e.what());
+        throw Error(Error::Kind::kNotFound, "gateway-api " + route.label +
+                                                " (spec.cutover.weight.gatewayAPI." + route.field +
+                                                ") does not exist: " + e.what());
+      throw Error(e.kind(), "gateway-api " + route.label + ": " + e.what());
     }
   }
 
   // The fleet a backendRef points at, or "" when it is not one of the fleet Services.
-  std::string fleet_of(const json& ref, const std::vector<std::string>& fleets) const {
+  std::string fleet_of(const Route& route, const json& ref,
+                       const std::vector<std::string>& fleets) const {
     if (!ref.is_object()) return "";
     if (ref.value("group", std::string()) != "" ||
         ref.value("kind", std::string("Service")) != "Service")
       return "";
-    if (ref.value("namespace", cfg_.route_namespace) != cfg_.fleet_namespace) return "";
+    if (ref.value("namespace", route.ns) != cfg_.fleet_namespace) return "";
     const std::string n = ref.value("name", std::string());
     return std::find(fleets.begin(), fleets.end(), n) != fleets.end() ? n : "";
   }
@@ -89,7 +141,8 @@ class GatewayApiCutover : public CutoverProvider {
 
   // A JSON patch: test the resourceVersion, then set each fleet backendRef's weight (and add
   // the fleets with weight > 0 that a fleet rule lacks).
-  json weight_patch(const json& route, const std::vector<TrafficTarget>& targets) const {
+  json weight_patch(const Route& r, const json& route,
+                    const std::vector<TrafficTarget>& targets) const {
     json ops = json::array();
     ops.push_back({{"op", "test"},
                    {"path", "/metadata/resourceVersion"},
@@ -101,7 +154,7 @@ class GatewayApiCutover : public CutoverProvider {
       const json refs = rules[i].value("backendRefs", json::array());
       std::map<std::string, size_t> at;
       for (size_t j = 0; j < refs.size(); ++j) {
-        auto f = fleet_of(refs[j], fleets);
+        auto f = fleet_of(r, refs[j], fleets);
         if (!f.empty() && !at.count(f)) at[f] = j;
       }
       if (at.empty()) continue;
@@ -127,14 +180,14 @@ class GatewayApiCutover : public CutoverProvider {
       std::string names;
       for (const auto& f : fleets) names += (names.empty() ? "" : ", ") + f;
       throw Error(Error::Kind::kInvalidInput,
-                  name() + " has no rule with a backendRef to a fleet Service (" + names +
-                      " in namespace " + cfg_.fleet_namespace + ")");
+                  "gateway-api " + r.label + " has no rule with a backendRef to a fleet Service (" +
+                      names + " in namespace " + cfg_.fleet_namespace + ")");
     }
     return ops;
   }
 
   // Each fleet's share of the first rule that references a fleet.
-  TrafficSplit split_of(const json& route) const {
+  TrafficSplit split_of(const Route& r, const json& route) const {
     TrafficSplit split;
     for (const auto& f : cfg_.fleets) split[f] = 0;
     const json rules = route.value("spec", json::object()).value("rules", json::array());
@@ -145,7 +198,7 @@ class GatewayApiCutover : public CutoverProvider {
       for (const auto& ref : refs) {
         const long weight = ref.is_object() ? ref.value("weight", 1L) : 0L;
         sum += weight;
-        auto f = fleet_of(ref, cfg_.fleets);
+        auto f = fleet_of(r, ref, cfg_.fleets);
         if (!f.empty()) w[f] += weight;
       }
       if (w.empty()) continue;
@@ -157,7 +210,7 @@ class GatewayApiCutover : public CutoverProvider {
   }
 
   GatewayApiCutoverConfig cfg_;
-  ResourceRef ref_;
+  std::vector<Route> routes_;
 };
 
 }  // namespace

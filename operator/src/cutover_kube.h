@@ -18,19 +18,26 @@ class Client;
 
 namespace ingressx::op {
 
-// spec.cutover.weight.gatewayAPI: the HTTPRoute whose backendRefs are the fleet Services
-// (backendRef name == fleet name, kind Service, in the fleets' namespace). apply() patches
-// only the weights (a JSON patch guarded by the route's resourceVersion); a fleet with
-// weight > 0 that a rule does not reference yet is added to that rule, with the port of the
-// rule's other fleet backendRef. read() reports each fleet's share of the first rule that
-// references a fleet (weight / sum of that rule's weights, in percent).
+// spec.cutover.weight.gatewayAPI: the HTTPRoute and/or TCPRoute whose backendRefs are the
+// fleet Services (backendRef name == fleet name, kind Service, in the fleets' namespace).
+// apply() patches only the weights of each route in turn (a JSON patch guarded by the
+// route's resourceVersion); a fleet with weight > 0 that a rule does not reference yet is
+// added to that rule, with the port of the rule's other fleet backendRef. read() reports
+// each fleet's share of the first rule that references a fleet (weight / sum of that rule's
+// weights, in percent); when the routes disagree (a move half done), each fleet gets the
+// largest share any route gives it, a split the operator never asks for, so it moves
+// traffic again and a fleet counts as drained only when no route sends to it.
+struct GatewayRouteRef {
+  std::string kind = "HTTPRoute";  // HTTPRoute (v1) or TCPRoute (v1alpha2, experimental)
+  std::string api_version;         // gateway.networking.k8s.io version; "" = the kind's
+  std::string ns;                  // the route's namespace ("" = the fleets')
+  std::string name;
+};
 struct GatewayApiCutoverConfig {
   Client* client = nullptr;
-  std::string route_namespace;      // the HTTPRoute's namespace
-  std::string route_name;           // the HTTPRoute's name
-  std::string fleet_namespace;      // where the fleet Services are
-  std::vector<std::string> fleets;  // the fleets of the pair (read() reports each)
-  std::string api_version = "v1";   // gateway.networking.k8s.io version
+  std::vector<GatewayRouteRef> routes;  // at least one
+  std::string fleet_namespace;          // where the fleet Services are
+  std::vector<std::string> fleets;      // the fleets of the pair (read() reports each)
 };
 std::unique_ptr<CutoverProvider> make_gateway_api_cutover(GatewayApiCutoverConfig cfg);
 

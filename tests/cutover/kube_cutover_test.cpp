@@ -1,6 +1,7 @@
 // Cutover providers that go through the Kubernetes API, against the real kube-apiserver of
 // the `controlplane` fixture (label: integration): the Gateway API HTTPRoute weights (with
-// the standard-channel CRDs from dev/lib/gateway-api-crds.sh), the Service annotations, and
+// the standard-channel CRDs, and TCPRoute from the experimental channel, from
+// dev/lib/gateway-api-crds.sh), the Service annotations, and
 // the rfc2136 provider built by make_cutover with its TSIG key read from a real Secret
 // (against the BIND9 lab of bind_lab.h), and external-dns annotations with the REAL
 // external-dns (dev/lib/build-external-dns.sh; $INGRESSX_EXTERNAL_DNS or that script's
@@ -18,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "api_fixtures.h"
 #include "bind_lab.h"
@@ -41,6 +43,8 @@ using ingressx::testing::admin;
 using ingressx::testing::make_namespace;
 
 const ResourceRef kHTTPRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true, "HTTPRoute"};
+const ResourceRef kTCPRoutes{"gateway.networking.k8s.io", "v1alpha2", "tcproutes", true,
+                             "TCPRoute"};
 
 std::string what_of(const std::function<void()>& f) {
   try {
@@ -76,7 +80,8 @@ std::vector<TrafficTarget> split(int edge, int temp) {
           {"edge-temp", "temp", temp, "10.96.0.20", 80}};
 }
 
-// The Gateway API standard-channel CRDs (fetched and cached by the script), applied once.
+// The Gateway API HTTPRoute (standard channel) and TCPRoute (experimental) CRDs, fetched and
+// cached by the script, applied once.
 void install_gateway_api_crds() {
   static bool done = false;
   if (done) return;
@@ -93,19 +98,22 @@ void install_gateway_api_crds() {
     while (!out.empty() && out.back() == '\n') out.pop_back();
     crds = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
   }
-  const std::string path = crds + "/gateway.networking.k8s.io_httproutes.yaml";
-  json crd = ingressx::yaml_to_json(ingressx::testing::read_text(path), path);
-  admin().apply(ingressx::refs::kCRDs, "", crd, "ingressx-test", true);
+  for (const char* kind : {"httproutes", "tcproutes"}) {
+    const std::string path = crds + "/gateway.networking.k8s.io_" + kind + ".yaml";
+    json crd = ingressx::yaml_to_json(ingressx::testing::read_text(path), path);
+    admin().apply(ingressx::refs::kCRDs, "", crd, "ingressx-test", true);
+  }
   for (int i = 0; i < 200; ++i) {
     try {
       admin().list(kHTTPRoutes, "default");
+      admin().list(kTCPRoutes, "default");
       done = true;
       return;
     } catch (const Error&) {
       std::this_thread::sleep_for(100ms);
     }
   }
-  FAIL("HTTPRoute CRD from " << path << " is not served");
+  FAIL("the HTTPRoute and TCPRoute CRDs from " << crds << " are not served");
 }
 
 json http_route(const std::string& name, json rules) {
@@ -192,6 +200,80 @@ TEST_CASE("gateway-api cutover: HTTPRoute backendRef weights", "[integration][cu
     CHECK(msg.find("no rule with a backendRef to a fleet Service") != std::string::npos);
     CHECK(admin().get(kHTTPRoutes, ns,
                       "unrelated")["spec"]["rules"][0]["backendRefs"][0]["weight"] == 3);
+  }
+  admin().remove(ingressx::refs::kNamespaces, "", ns);
+}
+
+json tcp_route(const std::string& name, json rules) {
+  return {{"apiVersion", "gateway.networking.k8s.io/v1alpha2"},
+          {"kind", "TCPRoute"},
+          {"metadata", {{"name", name}}},
+          {"spec", {{"parentRefs", json::array({{{"name", "edge-gateway"}}})}, {"rules", rules}}}};
+}
+
+TEST_CASE("gateway-api cutover: an HTTPRoute and a TCPRoute move together",
+          "[integration][cutover]") {
+  install_gateway_api_crds();
+  const std::string ns = make_namespace("cutover-tcp");
+  auto rules = [] {
+    return json::array({{{"backendRefs", json::array({backend("edge", 443, 100),
+                                                      backend("edge-temp", 443, 0)})}}});
+  };
+  admin().create(kHTTPRoutes, ns, http_route("edge-http", rules()));
+  admin().create(kTCPRoutes, ns, tcp_route("edge-tls", rules()));
+  json cutover = {
+      {"type", "weight"},
+      {"weight",
+       {{"provider", "gateway-api"},
+        {"gatewayAPI",
+         {{"httpRouteRef", {{"name", "edge-http"}}}, {"tcpRouteRef", {{"name", "edge-tls"}}}}}}}};
+  auto weights = [&](const ResourceRef& ref, const std::string& name) {
+    const json r = admin().get(ref, ns, name)["spec"]["rules"][0]["backendRefs"];
+    return std::pair{r[0].value("weight", -1), r[1].value("weight", -1)};
+  };
+  auto p = provider_for(proxy_fleet(ns, cutover));
+  CHECK(p->name() == "gateway-api HTTPRoute " + ns + "/edge-http and TCPRoute " + ns + "/edge-tls");
+  CHECK(p->read() == TrafficSplit{{"edge", 100}, {"edge-temp", 0}});
+
+  for (auto [edge, temp] : {std::pair{50, 50}, std::pair{0, 100}, std::pair{100, 0}}) {
+    CAPTURE(edge, temp);
+    CHECK(p->apply(split(edge, temp)) == TrafficSplit{{"edge", edge}, {"edge-temp", temp}});
+    CHECK(weights(kHTTPRoutes, "edge-http") == std::pair{edge, temp});
+    CHECK(weights(kTCPRoutes, "edge-tls") == std::pair{edge, temp});
+  }
+
+  SECTION("routes that disagree read as each fleet's largest share, and apply() mends them") {
+    admin().patch(
+        kTCPRoutes, ns, "edge-tls", ingressx::PatchType::kJson,
+        json::array(
+            {{{"op", "replace"}, {"path", "/spec/rules/0/backendRefs/1/weight"}, {"value", 100}},
+             {{"op", "replace"}, {"path", "/spec/rules/0/backendRefs/0/weight"}, {"value", 0}}}));
+    // HTTPRoute: edge 100; TCPRoute: edge-temp 100. Neither fleet counts as drained.
+    CHECK(p->read() == TrafficSplit{{"edge", 100}, {"edge-temp", 100}});
+    CHECK(p->apply(split(100, 0)) == TrafficSplit{{"edge", 100}, {"edge-temp", 0}});
+    CHECK(weights(kTCPRoutes, "edge-tls") == std::pair{100, 0});
+  }
+
+  SECTION("TCPRoute alone") {
+    json c = cutover;
+    c["weight"]["gatewayAPI"].erase("httpRouteRef");
+    auto q = provider_for(proxy_fleet(ns, c));
+    CHECK(q->name() == "gateway-api TCPRoute " + ns + "/edge-tls");
+    CHECK(q->apply(split(30, 70)) == TrafficSplit{{"edge", 30}, {"edge-temp", 70}});
+    CHECK(weights(kTCPRoutes, "edge-tls") == std::pair{30, 70});
+    CHECK(weights(kHTTPRoutes, "edge-http") == std::pair{100, 0});  // not this provider's
+  }
+
+  SECTION("a missing TCPRoute is an error naming it, and the HTTPRoute is left as it was") {
+    json c = cutover;
+    c["weight"]["gatewayAPI"]["tcpRouteRef"]["name"] = "no-such-tcproute";
+    auto q = provider_for(proxy_fleet(ns, c));
+    auto msg = what_of([&] { q->apply(split(0, 100)); });
+    INFO(msg);
+    CHECK(msg.find("TCPRoute " + ns + "/no-such-tcproute") != std::string::npos);
+    CHECK(msg.find("gatewayAPI.tcpRouteRef") != std::string::npos);
+    CHECK(msg.find("does not exist") != std::string::npos);
+    CHECK(weights(kHTTPRoutes, "edge-http") == std::pair{100, 0});
   }
   admin().remove(ingressx::refs::kNamespaces, "", ns);
 }

@@ -95,6 +95,7 @@ want = {
 }
 if mode == "gateway-api":
     want[("gateway.networking.k8s.io", "httproutes")] = "get patch"
+    want[("gateway.networking.k8s.io", "tcproutes")] = "get patch"
 got, lease = {}, {}
 for d in docs:
     if d["kind"] not in ("Role", "ClusterRole"):

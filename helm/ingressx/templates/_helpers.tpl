@@ -93,7 +93,7 @@ the route's backendRef weights (rbac.gatewayAPI.enabled). */}}
   verbs: [create, patch]
 {{- if .Values.rbac.gatewayAPI.enabled }}
 - apiGroups: [gateway.networking.k8s.io]
-  resources: [httproutes]
+  resources: [httproutes, tcproutes]
   verbs: [get, patch]
 {{- end }}
 {{- end }}
