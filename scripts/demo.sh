@@ -15,10 +15,12 @@
 #    runtime API on TCP 9999 for the operator), the ProxyFleet `edge` (3 nginx pods);
 # 6. load from this host through the front door (short keep-alive requests, slow 1 s
 #    requests, long-lived 20 s requests; fortio) and, under it,
-#    `kubectl ingressx rollout start edge -f demo/edge-v2.yaml --wait`: the upgrade
-#    (nginx.conf v2) through a temporary fleet, progress on screen; load stopped;
-# 7. the same upgrade of the same nginx pods as a plain Deployment (a rolling update,
-#    no ingressx), under the same load; then both summaries side by side.
+#    `kubectl ingressx rollout start edge --image nginx=localhost/ingressx/nginx:v2 --wait`:
+#    the upgrade (a new proxy image, nginx:dev -> nginx:v2) through a temporary fleet,
+#    progress on screen; load stopped;
+# 7. the usual upgrade, `kubectl set image deploy/plain nginx=localhost/ingressx/nginx:v2`,
+#    of the same nginx pods as a plain Deployment (a rolling update, no hook, no
+#    ingressx), under the same load; then both summaries side by side.
 #
 # At the end it deletes what it made (the demo namespace, the release and its namespace;
 # not the CRDs) and leaves the cluster up; --keep leaves everything; dev/cluster down takes
@@ -162,6 +164,9 @@ INGRESSX_BUILD_DIR="$BUILD_DIR" INGRESSX_HOOK_BIN="$BUILD_DIR/hooks/ingressx-hoo
   INGRESSX_PLUGIN_BIN="$BUILD_DIR/cli/kubectl-ingressx" "$ROOT/dev/cluster" images
 DEMO_NGINX_IMAGE="$INGRESSX_NGINX_IMAGE" DEMO_HAPROXY_IMAGE="$INGRESSX_HAPROXY_IMAGE"
 DEMO_FORTIO_IMAGE="$INGRESSX_FORTIO_IMAGE"
+# The upgrade: the proxy image's next version (a cluster brought up by an older checkout
+# has no INGRESSX_NGINX_V2_IMAGE in its env file; dev/cluster images imported it anyway).
+NGINX_V2_IMAGE="${INGRESSX_NGINX_V2_IMAGE:-localhost/ingressx/nginx:v2}"
 IMAGE_DIGEST="$(ctr --address "$INGRESSX_CONTAINERD_SOCKET" -n k8s.io images ls "name==$INGRESSX_INGRESSX_IMAGE" |
   awk 'NR == 2 { print $3 }')"
 [ -n "$IMAGE_DIGEST" ] || die "the node has no image $INGRESSX_INGRESSX_IMAGE"
@@ -204,10 +209,10 @@ render fleet.yaml | k apply -f - >/dev/null || die "could not apply demo/fleet.y
 say "ProxyFleet edge applied; waiting for it to be Ready"
 k wait --for=jsonpath='{.status.phase}'=Ready pf/edge --timeout=240s >/dev/null ||
   die "ProxyFleet edge is not Ready after 240 s: $(k get pf edge -o jsonpath='{.status.phase}: {.status.message}')"
-v="$(header X-Edge-Config "$EDGE_URL/")" || die "the front door $EDGE_URL does not answer through fleet edge"
+v="$(header X-Edge-Image "$EDGE_URL/")" || die "the front door $EDGE_URL does not answer through fleet edge"
 k get pf edge
 say "front door: $EDGE_URL (edge) and $PLAIN_URL (plain), runtime API $ADMIN_IP:9999 (frontdoor-admin.$DEMO_NS)"
-say "HAProxy servers: $(weights); answers with X-Edge-Config: $v"
+say "HAProxy servers: $(weights); answers with X-Edge-Image: $v ($DEMO_NGINX_IMAGE)"
 
 # ---------------------------------------------------------------- 6: the ingressx upgrade under load
 # Each run: the load starts BEFORE_S seconds before the upgrade (long-lived requests are
@@ -215,12 +220,12 @@ say "HAProxy servers: $(weights); answers with X-Edge-Config: $v"
 # long-lived request, so that every request in flight during the upgrade has ended (well
 # or not) when the load stops.
 BEFORE_S=10 AFTER_S=25
-step "the upgrade with ingressx under load: kubectl ingressx rollout start edge -f demo/edge-v2.yaml --wait"
+step "the upgrade with ingressx under load: kubectl ingressx rollout start edge --image nginx=$NGINX_V2_IMAGE --wait"
 load_start edge "$EDGE_URL"
 sleep $BEFORE_S
 t_up=$SECONDS
 set +e
-kubectl ingressx -n "$DEMO_NS" rollout start edge -f "$ROOT/demo/edge-v2.yaml" --wait --timeout 10m
+kubectl ingressx -n "$DEMO_NS" rollout start edge --image "nginx=$NGINX_V2_IMAGE" --wait --timeout 10m
 rc=$?
 set -e
 EDGE_WALL=$((SECONDS - t_up))
@@ -233,8 +238,9 @@ kubectl ingressx -n "$DEMO_NS" rollout get edge || true
 FR="$(k get pf edge -o jsonpath='{.status.currentRollout}')"
 k get fr "$FR" -o json >"$OUT/fleetrollout.json"
 python3 "$ROOT/demo/summary.py" phase "$OUT" edge edge "$EDGE_WALL" "$OUT/fleetrollout.json" >"$OUT/run-ingressx.json"
-v="$(header X-Edge-Config "$EDGE_URL/")" || v="?"
-say "after the rollout: front door answers with X-Edge-Config: $v; HAProxy servers: $(weights)"
+v="$(header X-Edge-Image "$EDGE_URL/")" || v="?"
+say "after the rollout: front door answers with X-Edge-Image: $v; HAProxy servers: $(weights)"
+[ "$v" = v2 ] || die "after the rollout the front door answers with X-Edge-Image '$v', not v2"
 
 # ---------------------------------------------------------------- 7: the usual upgrade
 PLAIN_WALL=""
@@ -242,20 +248,20 @@ if [ $DO_BASELINE = 1 ]; then
   step "the usual upgrade under the same load: a plain Deployment, rolling update (no ingressx)"
   k scale deploy/plain --replicas=3 >/dev/null
   k rollout status deploy/plain --timeout=120s >/dev/null || die "Deployment plain did not become ready"
-  header X-Edge-Config "$PLAIN_URL/" >/dev/null || die "the front door $PLAIN_URL does not answer through plain"
+  header X-Edge-Image "$PLAIN_URL/" >/dev/null || die "the front door $PLAIN_URL does not answer through plain"
   load_start plain "$PLAIN_URL"
   sleep $BEFORE_S
   t_up=$SECONDS
-  say "kubectl patch deploy/plain --patch-file demo/plain-v2.yaml (the same nginx.conf v2); kubectl rollout status"
-  k patch deploy/plain --type strategic --patch-file "$ROOT/demo/plain-v2.yaml" >/dev/null
+  say "kubectl set image deploy/plain nginx=$NGINX_V2_IMAGE (the same upgrade); kubectl rollout status"
+  k set image deploy/plain "nginx=$NGINX_V2_IMAGE" >/dev/null
   k rollout status deploy/plain --timeout=300s
   PLAIN_WALL=$((SECONDS - t_up))
   say "rolled out in $PLAIN_WALL s; load goes on for $AFTER_S s"
   sleep $AFTER_S
   load_stop
   python3 "$ROOT/demo/summary.py" phase "$OUT" plain plain "$PLAIN_WALL" >"$OUT/run-plain.json"
-  v="$(header X-Edge-Config "$PLAIN_URL/")" || v="?"
-  say "after the rolling update: plain answers with X-Edge-Config: $v"
+  v="$(header X-Edge-Image "$PLAIN_URL/")" || v="?"
+  say "after the rolling update: plain answers with X-Edge-Image: $v"
   k scale deploy/plain --replicas=0 >/dev/null
 fi
 

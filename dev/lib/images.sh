@@ -6,7 +6,10 @@
 # Images (all named localhost/ingressx/..., so the CRI never tries a registry):
 #   localhost/ingressx/pause:3.10   the sandbox image (a static C program)
 #   localhost/ingressx/nginx:dev    Debian's nginx with stub_status on, plus busybox
-#                                   (sh, nslookup, wget) for exec and DNS checks
+#                                   (sh, nslookup, wget) for exec and DNS checks;
+#                                   /etc/nginx/edge-image.conf adds "X-Edge-Image: dev"
+#   localhost/ingressx/nginx:v2     the same with "X-Edge-Image: v2": the new proxy
+#                                   version the demo upgrades to (kubectl set image)
 #   localhost/ingressx/haproxy:dev  Debian's HAProxy (master-worker), stats on :8404,
 #                                   plus busybox
 #   localhost/ingressx/busybox:dev  busybox only, default stop signal (SIGTERM): for
@@ -23,6 +26,8 @@ IMAGE_CACHE="${INGRESSX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ingressx}/images"
 PAUSE_IMAGE="localhost/ingressx/pause:3.10"
 # shellcheck disable=SC2034
 NGINX_IMAGE="localhost/ingressx/nginx:dev"
+# shellcheck disable=SC2034
+NGINX_V2_IMAGE="localhost/ingressx/nginx:v2"
 # shellcheck disable=SC2034
 HAPROXY_IMAGE="localhost/ingressx/haproxy:dev"
 # shellcheck disable=SC2034
@@ -157,6 +162,14 @@ http {
   }
 }
 NGINX
+  # The image's version, for configs that include it where add_header is allowed.
+  echo 'add_header X-Edge-Image dev always;' >"$root/etc/nginx/edge-image.conf"
+}
+
+# nginx:v2, the upgrade of the demo: nginx:dev that says X-Edge-Image: v2.
+_nginx_v2_rootfs() {
+  _nginx_rootfs "$1"
+  echo 'add_header X-Edge-Image v2 always;' >"$1/etc/nginx/edge-image.conf"
 }
 
 _haproxy_rootfs() {
@@ -275,7 +288,7 @@ hook_binary() {
   printf '%s\n' "$b/hooks/ingressx-hook"
 }
 
-# build_images [build] : builds (or reuses) the archives; sets PAUSE_TAR, NGINX_TAR,
+# build_images [build] : builds (or reuses) the archives; sets PAUSE_TAR, NGINX_TAR, NGINX_V2_TAR,
 # HAPROXY_TAR, BUSYBOX_TAR, FORTIO_TAR and INGRESSX_TAR (empty when there is no
 # ingressx-hook; "build" builds it first, see hook_binary).
 build_images() {
@@ -290,6 +303,9 @@ build_images() {
   # shellcheck disable=SC2034
   NGINX_TAR="$(_oci_archive nginx dev _nginx_rootfs --config.entrypoint=/usr/sbin/nginx \
     --config.exposedports=80/tcp --config.stopsignal=SIGQUIT)" || die "could not build the nginx image"
+  # shellcheck disable=SC2034
+  NGINX_V2_TAR="$(_oci_archive nginx v2 _nginx_v2_rootfs --config.entrypoint=/usr/sbin/nginx \
+    --config.exposedports=80/tcp --config.stopsignal=SIGQUIT)" || die "could not build the nginx:v2 image"
   # -W master-worker, -db foreground; SIGUSR1 is HAProxy's soft stop.
   IMAGE_INPUTS=(/usr/sbin/haproxy /bin/busybox)
   # shellcheck disable=SC2034
@@ -336,10 +352,11 @@ import_image() {
 import_images() {
   import_image "$PAUSE_TAR" "$PAUSE_IMAGE"
   import_image "$NGINX_TAR" "$NGINX_IMAGE"
+  import_image "$NGINX_V2_TAR" "$NGINX_V2_IMAGE"
   import_image "$HAPROXY_TAR" "$HAPROXY_IMAGE"
   import_image "$BUSYBOX_TAR" "$BUSYBOX_IMAGE"
   import_image "$FORTIO_TAR" "$FORTIO_IMAGE"
-  local names="$PAUSE_IMAGE $NGINX_IMAGE $HAPROXY_IMAGE $BUSYBOX_IMAGE $FORTIO_IMAGE"
+  local names="$PAUSE_IMAGE $NGINX_IMAGE $NGINX_V2_IMAGE $HAPROXY_IMAGE $BUSYBOX_IMAGE $FORTIO_IMAGE"
   if [ -n "$INGRESSX_TAR" ]; then
     import_image "$INGRESSX_TAR" "$INGRESSX_IMAGE"
     names="$names $INGRESSX_IMAGE"
