@@ -323,6 +323,8 @@ const std::map<std::string, Rule>& rules() {
           return st && st->is_array() && !st->empty() && st->back().value("weight", -1) == 100;
         },
         nullptr}},
+      {"has(self.httpRouteRef) || has(self.tcpRouteRef)",
+       {[](const json& s) { return has(s, "httpRouteRef") || has(s, "tcpRouteRef"); }, nullptr}},
       {"self.type != 'dns' || self.steps.all(s, s.weight == 100)",
        {[](const json& s) {
           if (str(s, "type") != "dns") return true;

@@ -42,8 +42,9 @@ struct GatewayApiCutoverConfig {
 std::unique_ptr<CutoverProvider> make_gateway_api_cutover(GatewayApiCutoverConfig cfg);
 
 // spec.cutover.weight.serviceAnnotations: annotations set on each fleet's Service, each
-// value with "{{weight}}" replaced by that fleet's weight (0..100). read() takes the weight
-// back from the first annotation whose template holds "{{weight}}".
+// value with "{{weight}}" replaced by that fleet's weight (0..100) and "{{fleet}}" by its
+// name (e.g. external-dns's set-identifier, which must differ per fleet). read() takes the
+// weight back from the first annotation whose template holds "{{weight}}".
 struct ServiceAnnotationsCutoverConfig {
   Client* client = nullptr;
   std::string ns;                                  // the fleets' namespace

@@ -13,7 +13,21 @@ namespace ingressx::op {
 
 namespace {
 constexpr std::string_view kPlaceholder = "{{weight}}";
+constexpr std::string_view kFleetPlaceholder = "{{fleet}}";
+
+// The template with every "{{fleet}}" replaced by the fleet's name.
+std::string with_fleet(const std::string& tmpl, const std::string& fleet) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    auto at = tmpl.find(kFleetPlaceholder, pos);
+    if (at == std::string::npos) break;
+    out += tmpl.substr(pos, at - pos) + fleet;
+    pos = at + kFleetPlaceholder.size();
+  }
+  return out + tmpl.substr(pos);
 }
+}  // namespace
 
 std::string render_weight(const std::string& tmpl, int weight) {
   std::string out;
@@ -80,7 +94,7 @@ class ServiceAnnotationsCutover : public CutoverProvider {
     for (const auto* t : order) {
       json annotations = json::object();
       for (const auto& [key, tmpl] : cfg_.annotations)
-        annotations[key] = render_weight(tmpl, t->weight);
+        annotations[key] = render_weight(with_fleet(tmpl, t->fleet), t->weight);
       const json patch = {{"metadata", {{"annotations", annotations}}}};
       try {
         cfg_.client->patch(refs::kServices, cfg_.ns, t->fleet, PatchType::kMerge, patch);
@@ -109,12 +123,12 @@ class ServiceAnnotationsCutover : public CutoverProvider {
         continue;
       }
       const std::string value = ann[weight_key_].get<std::string>();
-      const int w = parse_weight(cfg_.annotations.at(weight_key_), value);
+      const std::string tmpl = with_fleet(cfg_.annotations.at(weight_key_), fleet);
+      const int w = parse_weight(tmpl, value);
       if (w < 0)
         throw Error(Error::Kind::kDecode, name() + ": Service " + cfg_.ns + "/" + fleet +
                                               " annotation " + weight_key_ + " is '" + value +
-                                              "', not of the form '" +
-                                              cfg_.annotations.at(weight_key_) + "'");
+                                              "', not of the form '" + tmpl + "'");
       split[fleet] = w;
     }
     return split;

@@ -346,6 +346,57 @@ TEST_CASE("service-annotations cutover: weights on the fleet Services", "[integr
   admin().remove(ingressx::refs::kNamespaces, "", ns);
 }
 
+TEST_CASE(
+    "service-annotations cutover: {{fleet}} gives each fleet its own value (external-dns "
+    "weighted records)",
+    "[integration][cutover]") {
+  const std::string ns = make_namespace("cutover-svc-fleet");
+  admin().create(ingressx::refs::kServices, ns, service("edge"));
+  admin().create(ingressx::refs::kServices, ns, service("edge-temp"));
+  // Route 53 weighted records through external-dns: one hostname, a set-identifier per
+  // fleet, the step's weight.
+  const json cutover = {{"type", "weight"},
+                        {"weight",
+                         {{"provider", "service-annotations"},
+                          {"serviceAnnotations",
+                           {{"annotations",
+                             {{"external-dns.kubernetes.io/hostname", "www.example.test"},
+                              {"external-dns.kubernetes.io/set-identifier", "{{fleet}}"},
+                              {"external-dns.kubernetes.io/aws-weight", "{{weight}}"},
+                              {"lb.example.com/pool", "{{fleet}}-{{weight}}"}}}}}}}};
+  auto p = provider_for(proxy_fleet(ns, cutover));
+  auto ann = [&](const std::string& svc, const std::string& key) -> std::string {
+    auto a = admin().get(ingressx::refs::kServices, ns, svc)["metadata"].value("annotations",
+                                                                               json::object());
+    return a.value(key, "(absent)");
+  };
+  CHECK(p->apply(split(90, 10)) == TrafficSplit{{"edge", 90}, {"edge-temp", 10}});
+  CHECK(ann("edge", "external-dns.kubernetes.io/set-identifier") == "edge");
+  CHECK(ann("edge-temp", "external-dns.kubernetes.io/set-identifier") == "edge-temp");
+  CHECK(ann("edge", "external-dns.kubernetes.io/aws-weight") == "90");
+  CHECK(ann("edge-temp", "external-dns.kubernetes.io/aws-weight") == "10");
+  CHECK(ann("edge-temp", "external-dns.kubernetes.io/hostname") == "www.example.test");
+  CHECK(ann("edge-temp", "lb.example.com/pool") == "edge-temp-10");
+
+  CHECK(p->apply(split(0, 100)) == TrafficSplit{{"edge", 0}, {"edge-temp", 100}});
+  CHECK(ann("edge", "external-dns.kubernetes.io/aws-weight") == "0");
+  CHECK(p->read() == TrafficSplit{{"edge", 0}, {"edge-temp", 100}});
+
+  // The weight is read back through the fleet's own rendering of the template: another
+  // fleet's value does not parse.
+  json c = cutover;
+  c["weight"]["serviceAnnotations"]["annotations"] = {
+      {"lb.example.com/pool", "{{fleet}}-{{weight}}"}};
+  auto q = provider_for(proxy_fleet(ns, c));
+  CHECK(q->read() == TrafficSplit{{"edge", 0}, {"edge-temp", 100}});
+  admin().patch(ingressx::refs::kServices, ns, "edge", ingressx::PatchType::kMerge,
+                {{"metadata", {{"annotations", {{"lb.example.com/pool", "edge-temp-0"}}}}}});
+  auto msg = what_of([&] { q->read(); });
+  INFO(msg);
+  CHECK(msg.find("'edge-temp-0', not of the form 'edge-{{weight}}'") != std::string::npos);
+  admin().remove(ingressx::refs::kNamespaces, "", ns);
+}
+
 std::string base64(const std::string& in) {
   static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
