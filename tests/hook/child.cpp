@@ -9,9 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -76,7 +79,38 @@ void Child::signal(int sig) const {
   if (!exited_) kill(pid_, sig);
 }
 
+namespace {
+// Whether a TCP socket can bind 127.0.0.1:port now (nobody listens there, no TIME_WAIT).
+bool bindable(int port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(s);
+  return ok;
+}
+}  // namespace
+
+// A port below the kernel's ephemeral range (net.ipv4.ip_local_port_range) and below the
+// NodePort range: a port the kernel picks from the ephemeral range can become the local end
+// of any outgoing connection before the test's server binds it (seen in CI: HAProxy
+// "cannot bind socket (Address already in use)" while other tests ran load).
 int free_port() {
+  static std::mutex mu;
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+  int ephemeral_low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  const int first = 10000, last = std::min(ephemeral_low, 30000) - 1;
+  if (last > first) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::uniform_int_distribution<int> pick(first, last);
+    for (int i = 0; i < 500; ++i)
+      if (int port = pick(rng); bindable(port)) return port;
+  }
+  // No room below the ephemeral range: let the kernel pick one.
   int s = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
