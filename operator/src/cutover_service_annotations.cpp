@@ -15,31 +15,28 @@ namespace {
 constexpr std::string_view kPlaceholder = "{{weight}}";
 constexpr std::string_view kFleetPlaceholder = "{{fleet}}";
 
-// The template with every "{{fleet}}" replaced by the fleet's name.
-std::string with_fleet(const std::string& tmpl, const std::string& fleet) {
+// `tmpl` with every `placeholder` replaced by `value`.
+std::string replace_all(const std::string& tmpl, std::string_view placeholder,
+                        const std::string& value) {
   std::string out;
   size_t pos = 0;
   for (;;) {
-    auto at = tmpl.find(kFleetPlaceholder, pos);
+    auto at = tmpl.find(placeholder, pos);
     if (at == std::string::npos) break;
-    out += tmpl.substr(pos, at - pos) + fleet;
-    pos = at + kFleetPlaceholder.size();
+    out += tmpl.substr(pos, at - pos) + value;
+    pos = at + placeholder.size();
   }
   return out + tmpl.substr(pos);
+}
+
+// The template with every "{{fleet}}" replaced by the fleet's name.
+std::string with_fleet(const std::string& tmpl, const std::string& fleet) {
+  return replace_all(tmpl, kFleetPlaceholder, fleet);
 }
 }  // namespace
 
 std::string render_weight(const std::string& tmpl, int weight) {
-  std::string out;
-  const std::string w = std::to_string(weight);
-  size_t pos = 0;
-  for (;;) {
-    auto at = tmpl.find(kPlaceholder, pos);
-    if (at == std::string::npos) break;
-    out += tmpl.substr(pos, at - pos) + w;
-    pos = at + kPlaceholder.size();
-  }
-  return out + tmpl.substr(pos);
+  return replace_all(tmpl, kPlaceholder, std::to_string(weight));
 }
 
 int parse_weight(const std::string& tmpl, const std::string& value) {

@@ -287,23 +287,31 @@ json service(const std::string& name) {
             {"ports", json::array({{{"name", "http"}, {"port", 80}}})}}}};
 }
 
+// A service-annotations cutover block with these annotation templates.
+json annotations_cutover(const json& annotations) {
+  return {{"type", "weight"},
+          {"weight",
+           {{"provider", "service-annotations"},
+            {"serviceAnnotations", {{"annotations", annotations}}}}}};
+}
+
+// The annotation `key` of Service ns/svc, or "(absent)".
+std::string annotation(const std::string& ns, const std::string& svc, const std::string& key) {
+  auto a = admin().get(ingressx::refs::kServices, ns, svc)["metadata"].value("annotations",
+                                                                             json::object());
+  return a.value(key, "(absent)");
+}
+
 TEST_CASE("service-annotations cutover: weights on the fleet Services", "[integration][cutover]") {
   const std::string ns = make_namespace("cutover-svc");
   admin().create(ingressx::refs::kServices, ns, service("edge"));
   admin().create(ingressx::refs::kServices, ns, service("edge-temp"));
-  const json cutover = {{"type", "weight"},
-                        {"weight",
-                         {{"provider", "service-annotations"},
-                          {"serviceAnnotations",
-                           {{"annotations",
-                             {{"lb.example.com/weight", "{{weight}}"},
-                              {"lb.example.com/pool", "pool-{{weight}}pct"},
-                              {"lb.example.com/static", "yes"}}}}}}}};
+  const json cutover = annotations_cutover({{"lb.example.com/weight", "{{weight}}"},
+                                            {"lb.example.com/pool", "pool-{{weight}}pct"},
+                                            {"lb.example.com/static", "yes"}});
   auto p = provider_for(proxy_fleet(ns, cutover));
-  auto ann = [&](const std::string& svc, const std::string& key) -> std::string {
-    auto a = admin().get(ingressx::refs::kServices, ns, svc)["metadata"].value("annotations",
-                                                                               json::object());
-    return a.value(key, "(absent)");
+  auto ann = [&](const std::string& svc, const std::string& key) {
+    return annotation(ns, svc, key);
   };
   CHECK(p->read() == TrafficSplit{{"edge", 0}, {"edge-temp", 0}});  // never set
 
@@ -355,20 +363,14 @@ TEST_CASE(
   admin().create(ingressx::refs::kServices, ns, service("edge-temp"));
   // Route 53 weighted records through external-dns: one hostname, a set-identifier per
   // fleet, the step's weight.
-  const json cutover = {{"type", "weight"},
-                        {"weight",
-                         {{"provider", "service-annotations"},
-                          {"serviceAnnotations",
-                           {{"annotations",
-                             {{"external-dns.kubernetes.io/hostname", "www.example.test"},
-                              {"external-dns.kubernetes.io/set-identifier", "{{fleet}}"},
-                              {"external-dns.kubernetes.io/aws-weight", "{{weight}}"},
-                              {"lb.example.com/pool", "{{fleet}}-{{weight}}"}}}}}}}};
+  const json cutover =
+      annotations_cutover({{"external-dns.kubernetes.io/hostname", "www.example.test"},
+                           {"external-dns.kubernetes.io/set-identifier", "{{fleet}}"},
+                           {"external-dns.kubernetes.io/aws-weight", "{{weight}}"},
+                           {"lb.example.com/pool", "{{fleet}}-{{weight}}"}});
   auto p = provider_for(proxy_fleet(ns, cutover));
-  auto ann = [&](const std::string& svc, const std::string& key) -> std::string {
-    auto a = admin().get(ingressx::refs::kServices, ns, svc)["metadata"].value("annotations",
-                                                                               json::object());
-    return a.value(key, "(absent)");
+  auto ann = [&](const std::string& svc, const std::string& key) {
+    return annotation(ns, svc, key);
   };
   CHECK(p->apply(split(90, 10)) == TrafficSplit{{"edge", 90}, {"edge-temp", 10}});
   CHECK(ann("edge", "external-dns.kubernetes.io/set-identifier") == "edge");
