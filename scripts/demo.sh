@@ -129,7 +129,7 @@ fi
 step "build: ingressx-operator, kubectl-ingressx, ingressx-hook into $BUILD_DIR"
 if [ $DO_BUILD = 1 ]; then
   if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINGRESSX_BUILD_TESTS=OFF \
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DINGRESSX_BUILD_TESTS=OFF -DINGRESSX_FAILPOINTS=OFF \
       -DINGRESSX_BUILD_BENCH=OFF -DINGRESSX_BUILD_INTEGRATION=OFF >"$OUT/cmake-configure.log" ||
       die "cmake configure failed: $OUT/cmake-configure.log"
   fi
@@ -153,7 +153,20 @@ step "the local cluster (dev/cluster up) and its images (dev/cluster images)"
 if "$ROOT/dev/cluster" status >/dev/null 2>&1; then
   say "the cluster in ${INGRESSX_CLUSTER_DIR:-/tmp/ingressx-cluster} is up: reused"
 else
-  "$ROOT/dev/cluster" up
+  # One full cluster per machine: another directory's (the tests', or one started by hand)
+  # is used when healthy, and taken down first when not.
+  running_rc=0
+  running_dir="$("$ROOT/dev/cluster" running 2>/dev/null)" || running_rc=$?
+  if [ $running_rc -eq 0 ] && [ -n "$running_dir" ]; then
+    say "a healthy full cluster runs in $running_dir (one per machine): the demo uses it"
+    export INGRESSX_CLUSTER_DIR="$running_dir"
+  else
+    if [ -n "$running_dir" ]; then
+      say "the full cluster of $running_dir is not healthy: taking it down first"
+      INGRESSX_CLUSTER_DIR="$running_dir" "$ROOT/dev/cluster" down
+    fi
+    "$ROOT/dev/cluster" up
+  fi
 fi
 eval "$("$ROOT/dev/cluster" env)"
 export KUBECONFIG

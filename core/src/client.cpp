@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "client_impl.h"
 #include "ingressx/core/process.h"
@@ -121,13 +122,36 @@ std::chrono::milliseconds Client::Impl::backoff(const RetryPolicy& p, int next_a
 HttpResponse Client::Impl::send(const Call& c) {
   const RetryPolicy p = retry_policy();
   const int max_attempts = std::max(1, p.max_attempts);
+  if (c.method != "GET" && c.method != "HEAD" && c.method != "OPTIONS") {
+    std::function<void(const std::string&, const std::string&)> guard;
+    {
+      std::lock_guard lock(guard_mu);
+      guard = write_guard;
+    }
+    if (guard) guard(c.method, c.path);
+  }
+  const bool bounded = p.deadline.count() > 0;
+  const auto deadline = clock->now() + p.deadline;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock->now());
+  };
   bool reauthenticated = false;
   for (int attempt = 1;; ++attempt) {
     detail::Credentials creds = auth.credentials();
-    HttpRequest req = build(c, creds, cfg.timeout);
+    std::chrono::milliseconds timeout = cfg.timeout;
+    if (bounded) {
+      const auto rest = left();
+      if (rest.count() <= 0)
+        throw TransportError(c.method + " " + url(c.path) + ": deadline of " +
+                                 std::to_string(p.deadline.count()) + " ms exceeded",
+                             attempt > 1);
+      if (timeout.count() == 0 || timeout > rest) timeout = rest;
+    }
+    HttpRequest req = build(c, creds, timeout);
     ++requests;
     std::chrono::milliseconds delay{0};
     std::string why;
+    std::optional<HttpResponse> last_resp;
     try {
       HttpResponse resp = transport->send(req);
       if (resp.status == 401 && !reauthenticated && auth.invalidate(creds)) {
@@ -145,6 +169,7 @@ HttpResponse Client::Impl::send(const Call& c) {
         if (after.count() > 0) delay = std::min<std::chrono::milliseconds>(after, p.max_delay);
       }
       why = "HTTP " + std::to_string(resp.status);
+      last_resp = std::move(resp);
     } catch (const Error& e) {
       if (e.kind() != Error::Kind::kTransport || attempt >= max_attempts) throw;
       auto* te = dynamic_cast<const TransportError*>(&e);
@@ -152,6 +177,13 @@ HttpResponse Client::Impl::send(const Call& c) {
       if (sent && !c.idempotent) throw;
       delay = backoff(p, attempt + 1);
       why = e.what();
+    }
+    // No retry that the deadline would cut short: the caller gets the failure now.
+    if (bounded && left() - delay < std::chrono::milliseconds(100)) {
+      if (last_resp) return *last_resp;
+      throw TransportError(c.method + " " + url(c.path) + ": " + why + " (deadline of " +
+                               std::to_string(p.deadline.count()) + " ms: no time to retry)",
+                           true);
     }
     spdlog::debug("{} {}: {}; retrying in {} ms (attempt {} of {})", c.method, url(c.path), why,
                   delay.count(), attempt + 1, max_attempts);
@@ -297,7 +329,22 @@ json Client::patch(const ResourceRef& r, const std::string& ns, const std::strin
   require_name(r, name, "PATCH");
   std::string path = r.path(impl_->object_ns(r, ns, nullptr), name);
   if (!subresource.empty()) path += "/" + subresource;
-  return impl_->call({"PATCH", path, to_body(r, patch), detail::patch_content_type(type), false});
+  // A patch that names the resourceVersion it was computed from is conditional: sent twice,
+  // the second one fails with 409 instead of acting again, so it may be retried.
+  bool conditional = false;
+  if (patch.is_object() && patch.contains("metadata") && patch["metadata"].is_object()) {
+    auto it = patch["metadata"].find("resourceVersion");
+    conditional =
+        it != patch["metadata"].end() && it->is_string() && !it->get<std::string>().empty();
+  }
+  return impl_->call(
+      {"PATCH", path, to_body(r, patch), detail::patch_content_type(type), conditional});
+}
+
+void Client::set_write_guard(
+    std::function<void(const std::string& method, const std::string& path)> g) {
+  std::lock_guard lock(impl_->guard_mu);
+  impl_->write_guard = std::move(g);
 }
 
 json Client::apply(const ResourceRef& r, const std::string& ns, const json& obj,

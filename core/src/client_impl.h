@@ -2,6 +2,7 @@
 // Client internals shared by client.cpp, client_watch.cpp and discovery.cpp.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,9 @@ struct Client::Impl {
   mutable std::mutex mu;  // guards policy and rng
   RetryPolicy policy;
   std::mt19937_64 rng{std::random_device{}()};
+
+  std::mutex guard_mu;
+  std::function<void(const std::string&, const std::string&)> write_guard;
 
   std::mutex discovery_mu;
   std::map<std::string, std::vector<ResourceRef>> discovery;  // by groupVersion

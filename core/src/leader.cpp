@@ -126,7 +126,14 @@ struct Observation {
 
 }  // namespace
 
+bool LeaderElector::may_act() const {
+  if (!is_leader_) return false;
+  const auto since = Clock::TimePoint(Clock::Duration(renewed_at_.load()));
+  return clock_.now() - since < cfg_.renew_deadline;
+}
+
 bool LeaderElector::try_acquire_or_renew() {
+  const auto began = clock_.now();
   const std::string stamp = format_micro_time(clock_.wall_now());
   const std::string what = "lease " + cfg_.lease_namespace + "/" + cfg_.lease_name;
   Observation obs{observed_record_, observed_holder_, observed_time_, last_lease_};
@@ -144,6 +151,7 @@ bool LeaderElector::try_acquire_or_renew() {
                        {"leaseTransitions", 0}};
       json created = store_.create(lease);
       obs.observe(created.is_object() && created.contains("spec") ? created : lease, clock_.now());
+      renewed_at_ = began.time_since_epoch().count();
       is_leader_ = true;
       spdlog::info("{}: created and acquired by {}", what, cfg_.identity);
       return true;
@@ -174,6 +182,7 @@ bool LeaderElector::try_acquire_or_renew() {
     // The fetched resourceVersion travels along: a concurrent writer makes this a 409.
     json updated = store_.update(lease);
     obs.observe(updated.is_object() && updated.contains("spec") ? updated : lease, clock_.now());
+    renewed_at_ = began.time_since_epoch().count();
     is_leader_ = true;
     if (took_over) spdlog::info("{}: acquired by {}", what, cfg_.identity);
     return true;

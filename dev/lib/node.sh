@@ -73,6 +73,10 @@ node_preflight() {
   done
   [ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || die "no cgroup memory controller"
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    local other
+    other="$(cat -- "${OWNER_FILE:-/run/ingressx/full-cluster}" 2>/dev/null)" || other=""
+    [ -z "$other" ] || [ "$other" = "$DIR" ] ||
+      die "interface $BRIDGE belongs to the full cluster of $other (one full cluster per machine): use it (INGRESSX_CLUSTER_DIR=$other) or take it down (INGRESSX_CLUSTER_DIR=$other dev/cluster down)"
     die "interface $BRIDGE already exists and is not from a running cluster of $DIR; remove it or run dev/cluster down"
   fi
   if grep -q "^${POD_CIDR%/*}" <<<"$(ip -4 route)"; then

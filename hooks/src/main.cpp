@@ -29,7 +29,8 @@ class SteadyClock final : public Clock {
 
 struct Flags {
   std::string kind = "generic";
-  std::string delay = "5s", min_drain = "0s", max_drain = "300s", poll = "200ms";
+  // The API's defaults (docs/api.md, spec.proxy.drain).
+  std::string delay = "5s", min_drain = "10s", max_drain = "300s", poll = "200ms";
   int drained_at = 0;
   std::vector<std::string> ports;
   std::string count_from = "auto";
@@ -85,20 +86,49 @@ std::unique_ptr<ConnectionCounter> make_counter(const Flags& f, proxy::ProxyAdap
   return make_metrics_counter(adapter, std::move(proc));
 }
 
-proxy::DrainPolicy policy_from(const Flags& f) {
+// The drain policy from the flags. A preStop hook that exits early stops the pod undrained,
+// so a bad value never ends the hook: it is reported and replaced by a safe one (the
+// default, or for an ordering error the larger bound), and the drain still runs.
+proxy::DrainPolicy policy_from(const Flags& f, EventSink& events) {
+  const Flags defaults;
   proxy::DrainPolicy p;
-  p.propagation_delay = parse_duration(f.delay, "--propagation-delay");
-  p.min_drain = parse_duration(f.min_drain, "--min-drain");
-  p.max_drain = parse_duration(f.max_drain, "--max-drain");
-  p.poll_interval = parse_duration(f.poll, "--poll-interval");
-  p.drained_at = f.drained_at;
+  p.propagation_delay = parse_duration(defaults.delay, "--propagation-delay");
+  p.min_drain = parse_duration(defaults.min_drain, "--min-drain");
+  p.max_drain = parse_duration(defaults.max_drain, "--max-drain");
+  p.poll_interval = parse_duration(defaults.poll, "--poll-interval");
+  auto take = [&](const std::string& text, const char* flag, Clock::Duration& out, bool positive) {
+    try {
+      const auto v = parse_duration(text, flag);
+      if (v.count() < 0 || (positive && v.count() == 0))
+        throw Error(Error::Kind::kInvalidInput, std::string(flag) + ": must be " +
+                                                    (positive ? "greater than 0s" : "0s or more"));
+      out = v;
+    } catch (const Error& e) {
+      events.emit({Level::kError,
+                   "bad_flag",
+                   std::string(e.what()) + "; using the default instead",
+                   {{"flag", flag}, {"value", text}}});
+    }
+  };
+  take(f.delay, "--propagation-delay", p.propagation_delay, false);
+  take(f.min_drain, "--min-drain", p.min_drain, false);
+  take(f.max_drain, "--max-drain", p.max_drain, true);
+  take(f.poll, "--poll-interval", p.poll_interval, true);
+  p.drained_at = f.drained_at >= 0 ? f.drained_at : 0;
+  if (p.max_drain < p.min_drain) {
+    events.emit({Level::kError,
+                 "bad_flag",
+                 "--max-drain is below --min-drain; draining for --min-drain at most",
+                 {{"min_drain", f.min_drain}, {"max_drain", f.max_drain}}});
+    p.max_drain = p.min_drain;
+  }
   proxy::validate(p);
   return p;
 }
 
 int run_prestop_command(Flags& f) {
-  auto policy = policy_from(f);
   auto events = make_log_sink(f.log_format == "json", f.log_level, f.log_file);
+  auto policy = policy_from(f, *events);
   auto adapter = make_adapter(f);
   std::vector<int> targets;
   try {
@@ -108,8 +138,7 @@ int run_prestop_command(Flags& f) {
         {Level::kError, "find_failed", std::string("cannot find the proxy: ") + e.what(), {}});
   }
   auto counter = make_counter(f, *adapter, targets, events.get());
-  std::string key =
-      f.kind + "." + (targets.empty() ? std::string("none") : std::to_string(targets[0]));
+  const std::string key = run_key(f.kind, targets, f.adapter.proc_root);
   FileRunLock lock(f.run_dir.empty() ? default_run_dir() : f.run_dir, key);
   events->emit({Level::kInfo,
                 "start",

@@ -6,6 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include "ingressx/core/error.h"
 
@@ -48,6 +51,24 @@ void FileRunLock::mark_signalled() {
 
 std::string default_run_dir() {
   return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
+std::string run_key(const std::string& kind, const std::vector<int>& pids,
+                    const std::string& proc_root) {
+  if (pids.empty()) return kind + ".none";
+  const std::string pid = std::to_string(pids.front());
+  std::string start = "0";
+  std::ifstream f(proc_root + "/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // "pid (comm) state ppid ..." : comm may hold spaces and parentheses; fields count from
+  // the last ')'. starttime is field 22, the 20th after it.
+  if (const auto close = stat.rfind(')'); close != std::string::npos) {
+    std::istringstream rest(stat.substr(close + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && rest >> field; ++i)
+      if (i == 22 && field.find_first_not_of("0123456789") == std::string::npos) start = field;
+  }
+  return kind + "." + pid + "." + start;
 }
 
 }  // namespace ingressx::hook

@@ -5,6 +5,7 @@
 // was signalled, so that a later invocation (the first one was killed) does not signal again.
 
 #include <string>
+#include <vector>
 
 #include "ingressx/core/clock.h"
 
@@ -43,5 +44,13 @@ class FileRunLock final : public RunLock {
 
 // /dev/shm when it is a writable directory, else /tmp.
 std::string default_run_dir();
+
+// The run lock's key for a proxy: its kind, the pid of its master and that process's start
+// time (field 22 of <proc_root>/<pid>/stat, clock ticks since boot). /dev/shm outlives a
+// container restart, and a restarted proxy often gets the same pid (1 in its own pid
+// namespace): the start time tells the two apart, so a new proxy never inherits the old
+// one's "already signalled" marker. "<kind>.none" without a pid.
+std::string run_key(const std::string& kind, const std::vector<int>& pids,
+                    const std::string& proc_root);
 
 }  // namespace ingressx::hook

@@ -100,6 +100,7 @@ class Engine {
   // ---- no rollout running ----
   void idle() {
     const RolloutRecord* last = s_.rollout ? &*s_.rollout : nullptr;
+    if (last) adopt_outcome(*last);
     const bool retry_new = !set_.retry.empty() && set_.retry != st().observed_retry;
     if (set_.undo_to) {
       d_.actions.push_back(RestoreTemplate{*set_.undo_to});
@@ -156,6 +157,22 @@ class Engine {
     }
     if (retry_new) st().observed_retry = set_.retry;
     start_rollout(trigger, reason);
+  }
+
+  // The rollout record is written before the fleet's status. When the fleet's status write
+  // was lost after a rollout finished, the record holds an outcome the fleet's status does
+  // not show yet: take it (what finish() would have written), so that the same rollout is
+  // not started again and abort/pause act on the fleet as it is.
+  void adopt_outcome(const RolloutRecord& last) {
+    if (last.phase != "Succeeded" || last.revision <= st().current_revision) return;
+    st().current_revision = last.revision;
+    st().current_hash = last.hash;
+    st().active_fleet =
+        last.strategy == StrategyType::kTempFleet ? set_.name : fleet(last.new_colour);
+    st().current_rollout = last.name;
+    if (st().update_hash == st().current_hash) st().update_revision = st().current_revision;
+    d_.log = "rollout " + last.name + " Succeeded: revision " + std::to_string(last.revision) +
+             " serves from " + st().active_fleet + " (the fleet's status catches up)";
   }
 
   // The fleet without a rollout: its active fleet at the current revision, all traffic on it.
@@ -321,6 +338,16 @@ class Engine {
       else if (set_.undo_to)
         begin_abort("undo to revision " + std::to_string(*set_.undo_to) + " requested", false);
     }
+    // The status write after the create may have been lost: the record then has its plan
+    // (spec.plan) but no start time.
+    if (!r().started_at) r().started_at = s_.now;
+    if (r().plan.empty()) {
+      // Never "finished" for want of steps: a record without a plan is damaged.
+      r().abort_reason = "the rollout record has no steps; nothing was done";
+      r().failed = true;
+      finish();
+      return;
+    }
     const bool aborting = !r().abort_reason.empty();
     if (set_.paused && !aborting) {
       r().phase = "Paused";
@@ -344,6 +371,8 @@ class Engine {
     StepResult res;
     if (!def) {
       res = fail("unknown step " + step.name);
+    } else if (auto restore = restore_split(*def)) {
+      res = *restore;
     } else {
       res = run_step(step, *def);
     }
@@ -427,6 +456,40 @@ class Engine {
                 r().name + " " + r().phase + ": " + r().abort_reason);
     }
     requeue(Millis{0});
+  }
+
+  // The split the rollout has reached: that of the last traffic step that succeeded, else
+  // all on the known-good fleet. nullopt while nothing serves yet (a fleet's first rollout).
+  std::optional<std::vector<TrafficEntry>> reached_split() const {
+    std::optional<std::vector<TrafficEntry>> out;
+    for (const auto& step : r().plan) {
+      if (step.phase != StepPhase::kSucceeded) continue;
+      auto def = step_of(step.name, r());
+      if (!def) continue;
+      if (def->kind == StepKind::kActivate) out = pair_split(def->role, 100);
+      if (def->kind == StepKind::kShift)
+        out = pair_split(def->role, r().steps[static_cast<size_t>(def->index)].weight);
+    }
+    if (out || r().from_revision == 0) return out;
+    return pair_split(r().strategy == StrategyType::kTempFleet ? "primary" : r().old_colour, 100);
+  }
+
+  // Level-triggered traffic: a step that does not move traffic itself (provision, drain,
+  // upgrade, verify, promote, remove) runs only while the provider holds the split the
+  // rollout has reached. A front door reloaded from its config file, or a record changed
+  // by hand, is put back first, and the step waits until it reads back right.
+  std::optional<StepResult> restore_split(const StepDef& def) {
+    if (def.kind == StepKind::kShift || def.kind == StepKind::kActivate) return std::nullopt;
+    if (!s_.traffic) return std::nullopt;  // unknown: the step goes on; the read is retried
+    auto want = reached_split();
+    if (!want || matches(*want)) return std::nullopt;
+    std::string summary;
+    for (const auto& e : *want)
+      summary += (summary.empty() ? "" : " ") + e.fleet + "=" + std::to_string(e.weight);
+    if (in_backoff()) return backoff_wait();
+    d_.actions.push_back(SetTraffic{*want});
+    return wait("traffic differs from the rollout's split (" + summary + "); setting it again",
+                Millis{500});
   }
 
   // Revision and hash a provision/upgrade step moves a fleet to.

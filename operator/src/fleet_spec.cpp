@@ -148,6 +148,16 @@ FleetSettings settings_from(const json& fleet) {
   s.drain.min_drain = dur(drain, "minDrain", Millis{10000}, "spec.proxy.drain");
   s.drain.max_drain = dur(drain, "maxDrain", Millis{300000}, "spec.proxy.drain");
   s.drain.drained_at = num(drain, "drainedAt", 0);
+  // The hook is given these too: a value it cannot use would stop every pod undrained.
+  if (dur(drain, "pollInterval", Millis{200}, "spec.proxy.drain").count() <= 0)
+    throw Error(Error::Kind::kInvalidInput,
+                "spec.proxy.drain.pollInterval: must be greater than 0s, got \"" +
+                    str(drain, "pollInterval") + "\"");
+  if (s.drain.max_drain.count() <= 0)
+    throw Error(Error::Kind::kInvalidInput, "spec.proxy.drain.maxDrain: must be greater than 0s");
+  if (s.drain.min_drain > s.drain.max_drain)
+    throw Error(Error::Kind::kInvalidInput,
+                "spec.proxy.drain.minDrain: must not exceed spec.proxy.drain.maxDrain");
   s.paused = boolean(spec, "paused");
   s.promote = str(spec, "promote");
   s.abort = boolean(spec, "abort");
@@ -200,7 +210,18 @@ RolloutRecord rollout_from(const json& fr) {
   r.abort_reason = str(abort, "reason");
   r.failed = str(abort, "cause") == "Failure";
   const auto& steps = at_or_null(status, "steps");
-  if (steps.is_array()) {
+  if (!steps.is_array() || steps.empty()) {
+    // The status was never written (the write after the create was lost): the plan fixed
+    // at creation (spec.plan) says what runs, every step still pending. A record from
+    // before spec.plan existed gets the plan its strategy and steps give.
+    const auto& planned = at_or_null(spec, "plan");
+    if (planned.is_array() && !planned.empty()) {
+      for (const auto& n : planned)
+        if (n.is_string()) r.plan.emplace_back().name = n.get<std::string>();
+    } else {
+      for (const auto& n : plan_for(r, r.from_revision == 0)) r.plan.emplace_back().name = n;
+    }
+  } else {
     for (const auto& j : steps) {
       StepRecord s;
       s.name = str(j, "name");
@@ -267,6 +288,11 @@ json rollout_object(const RolloutRecord& r, const json& fleet, const json& templ
                 {"cutover", spec.contains("cutover") ? spec["cutover"] : json::object()},
                 {"trigger", r.trigger},
                 {"reason", r.reason.substr(0, 1024)}}}};
+  // The plan is fixed when the rollout is created: a record whose status is lost reads
+  // as "not started", never as "finished".
+  json plan = json::array();
+  for (const auto& step : r.plan) plan.push_back(step.name);
+  obj["spec"]["plan"] = std::move(plan);
   return obj;
 }
 

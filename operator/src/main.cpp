@@ -43,6 +43,7 @@ struct Flags {
   std::string metrics_address = ":8080", probe_address = ":8081";
   std::string hook_image = OperatorOptions{}.hook_image;
   std::string log_format = "text", log_level = "info";
+  std::string traffic_resync = "1s", api_deadline, stuck_after = "5m";
 };
 
 std::string trim(std::string s) {
@@ -144,7 +145,13 @@ class SignalWatcher {
 std::vector<std::unique_ptr<HttpServer>> start_http(const Flags& f, Operator& op,
                                                     OperatorMetrics& metrics, Client& client) {
   HttpServer::Handlers probes;
-  probes.healthy = [] { return true; };
+  probes.healthy = [&op] {
+    if (auto why = op.unhealthy()) {
+      spdlog::error("/healthz: not healthy: {}", *why);
+      return false;
+    }
+    return true;
+  };
   probes.not_ready = [&op]() -> std::optional<std::string> {
     if (op.synced()) return std::nullopt;
     return std::string("informers not synced");
@@ -254,14 +261,48 @@ int run_operator(Flags& f) {
   LoadOptions lo;
   lo.kubeconfig = f.kubeconfig;
   lo.context = f.context;
-  Client client(load_rest_config(lo));
+  const RestConfig rest = load_rest_config(lo);
+  Client client(rest);
   spdlog::info("API server {} (config from {})", client.config().server, client.config().source);
+  // Every API call has a deadline, shorter than the renew deadline: a call cannot outlive
+  // the leadership it was made under by more than that.
+  RetryPolicy policy;
+  // Default: the renew deadline less one retry period (8 s with the defaults).
+  policy.deadline = f.api_deadline.empty() ? std::max<std::chrono::milliseconds>(
+                                                 std::chrono::seconds(1),
+                                                 election.renew_deadline - election.retry_period)
+                                           : parse_duration(f.api_deadline, "--api-deadline");
+  if (f.api_deadline.empty()) f.api_deadline = std::to_string(policy.deadline.count()) + "ms";
+  if (policy.deadline.count() <= 0)
+    throw Error(Error::Kind::kInvalidInput, "--api-deadline: must be greater than 0s");
+  client.set_retry_policy(policy);
   RealClock clock;
+  // The Lease has a client of its own (its own connections, its own deadline of one retry
+  // period per attempt), so that the fence on the operator's client never blocks a renewal.
+  std::unique_ptr<Client> lease_client;
   std::unique_ptr<LeaseStore> lease_store;
   std::unique_ptr<LeaderElector> elector;
   if (f.leader_elect) {  // before anything starts: the constructor validates the durations
-    lease_store = make_lease_store(client, election.lease_namespace, election.lease_name);
+    lease_client = std::make_unique<Client>(rest);
+    RetryPolicy lease_policy;
+    lease_policy.max_attempts = 1;
+    lease_policy.deadline = election.retry_period;
+    lease_client->set_retry_policy(lease_policy);
+    lease_store = make_lease_store(*lease_client, election.lease_namespace, election.lease_name);
     elector = std::make_unique<LeaderElector>(*lease_store, election, clock);
+    if (policy.deadline >= election.renew_deadline)
+      throw Error(Error::Kind::kInvalidInput, "--api-deadline (" + f.api_deadline +
+                                                  ") must be shorter than --renew-deadline (" +
+                                                  f.renew_deadline + ")");
+    // Fencing: once the Lease cannot be proven (no renewal began within the renew
+    // deadline), no write leaves this process; the elector then steps down and exits.
+    LeaderElector* el = elector.get();
+    client.set_write_guard([el](const std::string& method, const std::string& path) {
+      if (!el->may_act())
+        throw Error(Error::Kind::kTransport, method + " " + path +
+                                                 ": not sent: this replica no longer holds the "
+                                                 "leader Lease (fenced)");
+    });
   }
   OperatorMetrics metrics;
   auto sink = make_event_sink(client);
@@ -270,6 +311,10 @@ int run_operator(Flags& f) {
   OperatorOptions opts;
   opts.watch_namespace = f.watch_namespace;
   opts.hook_image = f.hook_image;
+  opts.traffic_resync = parse_duration(f.traffic_resync, "--traffic-resync");
+  if (opts.traffic_resync.count() <= 0)
+    throw Error(Error::Kind::kInvalidInput, "--traffic-resync: must be greater than 0s");
+  opts.stuck_after = parse_duration(f.stuck_after, "--stuck-after");
   Operator op(client, opts, clock, metrics, events);
   op.start();
   auto servers = start_http(f, op, metrics, client);
@@ -323,6 +368,16 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--traffic-resync", f.traffic_resync,
+                 "How often each fleet's traffic split is read from its cutover provider and "
+                 "put back when it differs (a reloaded front door)")
+      ->capture_default_str();
+  app.add_option("--api-deadline", f.api_deadline,
+                 "Deadline of one API call, retries included; shorter than --renew-deadline "
+                 "(default: --renew-deadline less --retry-period)");
+  app.add_option("--stuck-after", f.stuck_after,
+                 "/healthz fails once one reconcile has run this long")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {

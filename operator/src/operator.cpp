@@ -12,6 +12,7 @@
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/events.h"
+#include "ingressx/core/failpoint.h"
 #include "ingressx/core/http.h"
 #include "ingressx/core/informer.h"
 #include "ingressx/core/kubeconfig.h"
@@ -43,12 +44,6 @@ std::string label(const json& obj, const std::string& k) {
 }
 
 const std::vector<std::string> kRoles = {"primary", "temp", "blue", "green"};
-
-std::string role_of(const std::string& pf_name, const std::string& fleet) {
-  for (const auto& r : kRoles)
-    if (fleet_name(pf_name, r) == fleet) return r;
-  return "primary";
-}
 
 // CutoverReady: whether the cutover provider answers (reads the split and takes changes).
 // False names what failed: the provider's configuration, reading the split, or moving it.
@@ -126,6 +121,9 @@ struct Operator::Impl {
   // resourceVersion of our last write per object ("Kind ns/name"): when the informer has
   // exactly that version, its copy is fresh and no GET is needed.
   std::map<std::string, std::string> written_rv;
+
+  Watchdog watchdog{std::chrono::duration_cast<Millis>(opts.stuck_after),
+                    [] { return std::chrono::steady_clock::now(); }};
 
   std::set<std::string> reachable_addresses;  // "ip:port" that accepted a connection
   // `may_check`: whether a new check may count (the fleet has a ready pod).
@@ -240,6 +238,7 @@ struct Operator::Impl {
     spdlog::info("informers synced; reconciling");
     while (auto key = queue.get()) {
       const auto t0 = std::chrono::steady_clock::now();
+      watchdog.begin(*key);
       std::string result = "success";
       try {
         auto after = reconcile(*key);
@@ -247,6 +246,16 @@ struct Operator::Impl {
         if (after) {
           queue.add_after(*key, std::max(*after, Millis{100}));
           result = "requeue_after";
+        }
+      } catch (const Error& e) {
+        if (!e.is_conflict())
+          throw_to_backoff(*key, e, result);
+        else {
+          // A conditional write lost to a newer version (ours from this pass, or another
+          // writer's): nothing was overwritten; look again at the fresh objects.
+          spdlog::info("reconcile {}: {}; re-reading", *key, e.what());
+          queue.add_after(*key, Millis{200});
+          result = "conflict";
         }
       } catch (const std::exception& e) {
         const int n = ++failures[*key];
@@ -256,6 +265,7 @@ struct Operator::Impl {
         queue.add_after(*key, backoff);
         result = "error";
       }
+      watchdog.end();
       queue.done(*key);
       metrics.reconcile_done(
           kController, result,
@@ -266,6 +276,17 @@ struct Operator::Impl {
     watcher.join();
     for (auto& [k, a] : analysis) a->stop();
   }
+
+  void throw_to_backoff(const std::string& key, const std::exception& e, std::string& result) {
+    const int n = ++failures[key];
+    const Millis backoff{std::min<int64_t>(30000, 500LL << std::min(n, 6))};
+    spdlog::error("reconcile {} failed (attempt {}), retrying in {} ms: {}", key, n,
+                  backoff.count(), e.what());
+    queue.add_after(key, backoff);
+    result = "error";
+  }
+
+  std::optional<std::string> unhealthy() const { return watchdog.stuck(); }
 
   std::vector<json> rollouts_of(const std::string& ns, const std::string& name) {
     std::vector<json> out;
@@ -298,6 +319,7 @@ struct Operator::Impl {
       names += (names.empty() ? "" : ", ") + std::string("ConfigMap ") + cm;
     }
     for (const auto& sec : refs_.secrets) {
+      // A refused or failed read throws: the caller keeps the revision it knows.
       auto obj = client.try_get(refs::kSecrets, ns, sec);
       input += "secret:" + sec + "=";
       input += obj ? fnv_hex(obj->value("data", json::object()).dump(), 16) : "absent";
@@ -341,10 +363,22 @@ struct Operator::Impl {
       return std::nullopt;
     }
     const json tpl = pf["spec"].value("template", json::object());
-    auto [digest, names] = config_digest(ns, tpl);
-    s.template_hash = template_hash(tpl, digest);
+    std::string digest, names;
+    try {
+      std::tie(digest, names) = config_digest(ns, tpl);
+      s.template_hash = template_hash(tpl, digest);
+    } catch (const std::exception& e) {
+      // The referenced data cannot be read (a Secret read refused, the API failing): no
+      // revision can be computed, so none changes; the running rollout, abort and pause go
+      // on with the revision already known.
+      s.template_hash = st_before.update_hash;
+      spdlog::warn(
+          "{}: the template's referenced ConfigMaps/Secrets cannot be read ({}); "
+          "keeping revision {}",
+          key, e.what(), st_before.update_revision);
+    }
     s.state = st_before;
-    s.template_part_changed = st_before.current_hash.size() < 13 ||
+    s.template_part_changed = st_before.current_hash.size() < 13 || s.template_hash.size() < 13 ||
                               s.template_hash.substr(0, 13) != st_before.current_hash.substr(0, 13);
     if (!s.template_part_changed) s.change_reason = "referenced data changed (" + names + ")";
     const json ann = pf["metadata"].value("annotations", json::object());
@@ -361,15 +395,14 @@ struct Operator::Impl {
     std::string rollout_name = st_before.current_rollout;
     for (const auto& fr : frs)
       s.max_revision = std::max(s.max_revision, fr["spec"].value("revision", int64_t{0}));
-    if (!st_before.current_rollout.empty()) {
-      rollout_name = st_before.current_rollout;
-      // A newer record than the one the status names (created just before a crash).
+    // The newest record is the one that counts (running, or the latest outcome): the fleet
+    // status may lag it (a crash or a lost write after its create). Only when the status
+    // names a record the cache has not seen yet (our own create) is that name kept.
+    if (!frs.empty()) {
+      bool named_is_cached = rollout_name.empty();
       for (const auto& fr : frs)
-        if (fr["spec"].value("revision", int64_t{0}) > st_before.update_revision &&
-            fr["spec"].value("templateHash", "") != st_before.current_hash)
-          rollout_name = fr["metadata"].value("name", "");
-    } else if (!frs.empty()) {
-      rollout_name = frs.back()["metadata"].value("name", "");
+        if (fr["metadata"].value("name", "") == rollout_name) named_is_cached = true;
+      if (named_is_cached) rollout_name = frs.back()["metadata"].value("name", "");
     }
     if (!rollout_name.empty()) rollout_fresh = fresh(kRollouts, *rollouts, ns, rollout_name);
     const json* rollout_obj = rollout_fresh ? &*rollout_fresh : nullptr;
@@ -427,8 +460,16 @@ struct Operator::Impl {
           o.pods++;
           const json pst = pod.value("status", json::object());
           if (pst.value("phase", "") != "Running") continue;
-          auto n = pod_connections(*http, pf["spec"].value("proxy", json::object()),
-                                   pst.value("podIP", ""));
+          std::optional<int64_t> n;
+          try {
+            n = pod_connections(*http, pf["spec"].value("proxy", json::object()),
+                                pst.value("podIP", ""));
+          } catch (const std::exception& e) {
+            // Whatever a pod answers (a wrong port, invalid UTF-8, a JSON type error), it
+            // makes its count unknown and nothing else.
+            spdlog::debug("{}: counting connections of pod {}: {}", key,
+                          pod["metadata"].value("name", ""), e.what());
+          }
           if (!n)
             total.reset();
           else if (total)
@@ -446,11 +487,19 @@ struct Operator::Impl {
     cctx.ns = ns;
     for (const auto& [f, o] : s.fleets)
       if (!o.address.empty()) cctx.fleet_addresses[f] = o.address;
-    auto provider = make_cutover(pf, cctx, why_not);
+    // A running rollout moves traffic with the cutover it started with (its record's copy of
+    // spec.cutover); a later edit of spec.cutover applies from the next rollout on.
+    const json cutover_pf = cutover_view(pf, rollout_obj, running);
+    std::unique_ptr<CutoverProvider> provider;
+    try {
+      provider = make_cutover(cutover_pf, cctx, why_not);
+    } catch (const std::exception& e) {
+      why_not = e.what();
+    }
     if (provider) {
       try {
         s.traffic = provider->read();
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         s.traffic_error = e.what();
       }
     } else {
@@ -475,9 +524,13 @@ struct Operator::Impl {
     }
 
     // Create the rollout record first: everything after refers to it.
+    std::optional<json> created;
     if (d.rollout && d.new_rollout) {
       try {
-        client.create(kRollouts, ns, rollout_object(*d.rollout, pf, tpl));
+        failpoint::hit("rollout-create.before");
+        created = client.create(kRollouts, ns, rollout_object(*d.rollout, pf, tpl));
+        remember(ns, d.rollout->name, "FleetRollout", *created);
+        failpoint::hit("rollout-create.after");
         spdlog::info("{}: created FleetRollout {} (revision {}, {})", key, d.rollout->name,
                      d.rollout->revision, d.rollout->trigger);
       } catch (const Error& e) {
@@ -504,15 +557,19 @@ struct Operator::Impl {
                             std::to_string(e->revision) + " is not in the FleetRollout history");
         }
         auto objs = fleet_objects(pf, e->fleet, e->role, t, e->revision, e->hash, opts.hook_image);
+        failpoint::hit("fleet-apply.before");
         client.apply(refs::kServices, ns, objs.service, opts.field_manager, true);
         client.apply(kPdbs, ns, objs.pdb, opts.field_manager, true);
         client.apply(refs::kDeployments, ns, objs.deployment, opts.field_manager, true);
+        failpoint::hit("fleet-apply.after");
         spdlog::info("{}: applied fleet {} ({}) at revision {}", key, e->fleet, e->role,
                      e->revision);
       } else if (auto* del = std::get_if<DeleteFleet>(&a)) {
+        failpoint::hit("fleet-delete.before");
         client.remove(refs::kDeployments, ns, del->fleet);
         client.remove(refs::kServices, ns, del->fleet);
         client.remove(kPdbs, ns, del->fleet);
+        failpoint::hit("fleet-delete.after");
         spdlog::info("{}: deleting fleet {}", key, del->fleet);
         // Take the fleet out of the provider too (HAProxy: maint, no address), so a later
         // Service that reuses its address never gets its traffic. The fleets that carry
@@ -529,7 +586,7 @@ struct Operator::Impl {
             if (it == s.fleets.end() || it->second.address.empty())
               ok = false;
             else
-              targets.push_back({f, role_of(name, f), w, it->second.address, port});
+              targets.push_back({f, role_of_fleet(name, f), w, it->second.address, port});
           }
           targets.push_back({del->fleet, del->role, 0, "", port});
           if (ok && targets.size() > 1) {
@@ -543,27 +600,20 @@ struct Operator::Impl {
         }
       } else if (auto* t = std::get_if<SetTraffic>(&a)) {
         if (!provider) continue;
-        std::vector<TrafficTarget> targets;
         const json svc_ports =
             pf["spec"].value("service", json::object()).value("ports", json::array());
         const int port = svc_ports.empty() ? 80 : svc_ports[0].value("port", 80);
-        for (const auto& e : t->split) {
-          TrafficTarget tt;
-          tt.fleet = e.fleet;
-          tt.role = role_of(name, e.fleet);
-          tt.weight = e.weight;
-          auto it = s.fleets.find(e.fleet);
-          if (it != s.fleets.end() && !it->second.deleting) tt.address = it->second.address;
-          tt.port = port;
-          if (tt.address.empty() && tt.weight > 0) continue;  // engine never asks for this
-          targets.push_back(tt);
-        }
         std::string summary;
         for (const auto& e : t->split)
           summary += (summary.empty() ? "" : " ") + e.fleet + "=" + std::to_string(e.weight);
         const auto t0 = std::chrono::steady_clock::now();
         try {
+          // All or nothing: a move whose receiving half has no address is not made at all
+          // (sending only the lowering half would leave nothing serving).
+          const auto targets = traffic_targets(name, t->split, s.fleets, port);
+          failpoint::hit("traffic.before");
           auto back = provider->apply(targets);
+          failpoint::hit("traffic.after");
           const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - t0)
                               .count();
@@ -575,7 +625,7 @@ struct Operator::Impl {
               "traffic " + summary + " (provider answered in " + std::to_string(ms) + " ms)");
           if (cutover_failures.erase(key))
             spdlog::info("{}: cutover provider {} answers again", key, provider->name());
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
           auto& cf = cutover_failures[key];
           cf.error = e.what();
           cf.count++;
@@ -594,11 +644,20 @@ struct Operator::Impl {
       } else if (auto* ev = std::get_if<RecordEvent>(&a)) {
         events.record(pf, ev->type, ev->reason, "Rollout", ev->note);
       } else if (auto* rt = std::get_if<RestoreTemplate>(&a)) {
+        failpoint::hit("template-restore.before");
         restore_template(pf, frs, rt->revision, digest);
+        failpoint::hit("template-restore.after");
+        // The fleet changed: its status is written by the next pass, on the new version.
+        if (d.rollout)
+          write_rollout_status(*d.rollout, created ? &*created : rollout_obj, gen, ns, name);
+        return Millis{0};
       }
     }
 
-    if (d.rollout) write_rollout_status(*d.rollout, rollout_obj, gen, ns, name);
+    // The rollout record first, then the fleet's: a fleet status never names a step or an
+    // outcome the rollout record does not have.
+    if (d.rollout)
+      write_rollout_status(*d.rollout, created ? &*created : rollout_obj, gen, ns, name);
     write_fleet_status(pf, d.state, s, gen);
     metrics.set_rollout_phase(ns, name, d.state.phase);
     if (s.traffic)
@@ -607,9 +666,15 @@ struct Operator::Impl {
       if (o.active_connections) metrics.set_active_connections(ns, name, f, *o.active_connections);
     if (d.rollout && d.rollout->finished()) prune_history(pf, rollouts_of(ns, name), d.state);
     // A failed apply() waits out its backoff even when the engine asked to come back at once.
-    if (extra_requeue) return extra_requeue;
-    if (d.requeue_after) return d.requeue_after;
-    return running ? std::optional<Millis>(Millis{5000}) : std::nullopt;
+    std::optional<Millis> after = extra_requeue ? extra_requeue : d.requeue_after;
+    if (!after && running) after = Millis{5000};
+    // Level-triggered traffic: with a provider, look again within traffic_resync whatever
+    // the step (a failed apply() still waits out its backoff before moving traffic again).
+    if (provider) {
+      const Millis resync = std::chrono::duration_cast<Millis>(opts.traffic_resync);
+      if (!after || *after > resync) after = resync;
+    }
+    return after;
   }
 
   void restore_template(const json& pf, const std::vector<json>& frs, int64_t revision,
@@ -643,9 +708,17 @@ struct Operator::Impl {
     if (same_object && existing->value("status", json::object()) == status) return;
     const std::string old_phase =
         same_object ? existing->value("status", json::object()).value("phase", "") : "";
-    remember(
-        ns, r.name, "FleetRollout",
-        client.patch(kRollouts, ns, r.name, PatchType::kMerge, {{"status", status}}, "status"));
+    // Conditional on the version this pass read (or created): a stale writer (a deposed
+    // leader, a pass that raced another) gets 409 Conflict instead of overwriting.
+    json patch = {{"status", status}};
+    if (same_object) {
+      const std::string rv = existing->at("metadata").value("resourceVersion", "");
+      if (!rv.empty()) patch["metadata"] = {{"resourceVersion", rv}};
+    }
+    failpoint::hit("rollout-status.before");
+    remember(ns, r.name, "FleetRollout",
+             client.patch(kRollouts, ns, r.name, PatchType::kMerge, patch, "status"));
+    failpoint::hit("rollout-status.after");
     if (r.finished() && old_phase != r.phase && r.started_at && r.finished_at) {
       const double secs = std::chrono::duration<double>(*r.finished_at - *r.started_at).count();
       metrics.rollout_finished(ns, fleet,
@@ -684,7 +757,7 @@ struct Operator::Impl {
     json fl = json::array();
     for (const auto& [f, o] : s.fleets) {
       json e = {{"name", f},
-                {"role", role_of(name, f)},
+                {"role", role_of_fleet(name, f)},
                 {"replicas", o.replicas},
                 {"readyReplicas", o.ready_replicas},
                 {"address", o.address}};
@@ -699,8 +772,13 @@ struct Operator::Impl {
     const std::string now = format_time(clock.wall_now());
     status["conditions"] = conditions_for(st, s, gen, old, now);
     if (old == status) return;
+    json patch = {{"status", status}};
+    const std::string rv = pf["metadata"].value("resourceVersion", "");
+    if (!rv.empty()) patch["metadata"] = {{"resourceVersion", rv}};
+    failpoint::hit("fleet-status.before");
     remember(ns, name, "ProxyFleet",
-             client.patch(kFleets, ns, name, PatchType::kMerge, {{"status", status}}, "status"));
+             client.patch(kFleets, ns, name, PatchType::kMerge, patch, "status"));
+    failpoint::hit("fleet-status.after");
   }
 
   // Keeps revisionHistoryLimit finished rollouts (never the current revision's: its template
@@ -736,6 +814,9 @@ bool Operator::synced() const {
 }
 void Operator::run(const std::function<bool()>& stop) {
   impl_->run(stop);
+}
+std::optional<std::string> Operator::unhealthy() const {
+  return impl_->unhealthy();
 }
 
 }  // namespace ingressx::op

@@ -42,7 +42,14 @@ TcpConn::TcpConn(const std::string& host, const std::string& port, Deadline dead
     if (connect(fd_, ai->ai_addr, ai->ai_addrlen) != 0) {
       err = errno;
       if (err == EINPROGRESS) {
-        wait(POLLOUT, "connect");
+        try {
+          wait(POLLOUT, "connect");
+        } catch (...) {
+          // A constructor that throws runs no destructor: close the socket here.
+          close(fd_);
+          fd_ = -1;
+          throw;
+        }
         socklen_t len = sizeof err;
         getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
       }

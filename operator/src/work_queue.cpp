@@ -133,3 +133,32 @@ size_t WorkQueue::depth() const {
 }
 
 }  // namespace ingressx::op
+
+namespace ingressx::op {
+
+Watchdog::Watchdog(std::chrono::milliseconds limit, Now now)
+    : limit_(limit), now_(std::move(now)) {}
+
+void Watchdog::begin(const std::string& key) {
+  std::lock_guard lock(mu_);
+  since_ = now_();
+  key_ = key;
+}
+
+void Watchdog::end() {
+  std::lock_guard lock(mu_);
+  since_.reset();
+  key_.clear();
+}
+
+std::optional<std::string> Watchdog::stuck() const {
+  std::lock_guard lock(mu_);
+  if (!since_) return std::nullopt;
+  const auto busy = std::chrono::duration_cast<std::chrono::seconds>(now_() - *since_);
+  if (busy < limit_) return std::nullopt;
+  return "the reconcile of " + key_ + " has run for " + std::to_string(busy.count()) +
+         " s (limit " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit_).count()) + " s)";
+}
+
+}  // namespace ingressx::op

@@ -55,8 +55,8 @@ TEST_CASE("envoy: connections sums the listeners' downstream_cx_active from admi
 TEST_CASE("envoy: prestop fails the health check, drains listeners once and waits for zero") {
   FakeEnvoy envoy;
   Child hook({INGRESSX_HOOK_BINARY, "prestop", "--proxy", "envoy", "--admin-url", envoy.url(),
-              "--propagation-delay", "200ms", "--max-drain", "10s", "--poll-interval", "100ms",
-              "--log-format", "json", "--run-dir", envoy.dir},
+              "--propagation-delay", "200ms", "--min-drain", "0s", "--max-drain", "10s",
+              "--poll-interval", "100ms", "--log-format", "json", "--run-dir", envoy.dir},
              envoy.dir + "/hook.log");
   std::this_thread::sleep_for(1s);
   CHECK_FALSE(hook.exited());
@@ -70,6 +70,28 @@ TEST_CASE("envoy: prestop fails the health check, drains listeners once and wait
   CHECK(count_occurrences(requests, "POST /healthcheck/fail") == 1);
   CHECK(count_occurrences(requests, "POST /drain_listeners?graceful") == 1);
   CHECK(requests.find("POST /healthcheck/fail") < requests.find("POST /drain_listeners"));
+  CHECK(hook.log().find("\"event\":\"drained\"") != std::string::npos);
+}
+
+TEST_CASE("envoy: a bad drain flag is reported and replaced, and the graceful stop still runs") {
+  // --poll-interval 0s (once accepted by the CRD) used to end the hook with exit 2 before
+  // the delay and the graceful stop: every pod stopped undrained.
+  FakeEnvoy envoy;
+  Child hook({INGRESSX_HOOK_BINARY, "prestop", "--proxy", "envoy", "--admin-url", envoy.url(),
+              "--propagation-delay", "200ms", "--min-drain", "0s", "--max-drain", "10s",
+              "--poll-interval", "0s", "--log-format", "json", "--run-dir", envoy.dir},
+             envoy.dir + "/hook.log");
+  std::this_thread::sleep_for(1s);
+  CHECK_FALSE(hook.exited());
+  envoy.set_stats("envoy_stats_drained.txt");
+  REQUIRE(hook.wait(10s));
+  INFO(hook.log());
+  CHECK(hook.exit_code() == 0);
+  auto requests = read_text(envoy.dir + "/requests.log");
+  CHECK(count_occurrences(requests, "POST /healthcheck/fail") == 1);
+  CHECK(count_occurrences(requests, "POST /drain_listeners?graceful") == 1);
+  CHECK(hook.log().find("\"event\":\"bad_flag\"") != std::string::npos);
+  CHECK(hook.log().find("--poll-interval") != std::string::npos);
   CHECK(hook.log().find("\"event\":\"drained\"") != std::string::npos);
 }
 

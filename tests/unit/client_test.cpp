@@ -506,3 +506,61 @@ TEST_CASE("resolve uses discovery, caches it and refreshes on a miss",
   CHECK_THROWS_AS(f.client->resolve("nope.io/v1", "Thing"), Error);
   CHECK(f.last().url == "https://k8s.test:6443/apis/nope.io/v1");
 }
+
+TEST_CASE("a call's deadline bounds every attempt and wait", "[client][fake][retry][faults]") {
+  Fixture f;
+  RetryPolicy p;
+  p.max_attempts = 20;
+  p.base_delay = 1s;
+  p.max_delay = 2s;
+  p.deadline = 5s;
+  f.client->set_retry_policy(p);
+  for (int i = 0; i < 20; ++i) f.script.responses.push_back(status(500, "InternalError"));
+  const auto t0 = f.clock.now();
+  CHECK_THROWS_AS(f.client->get(refs::kConfigMaps, "ns", "a"), Error);
+  // Stopped retrying within the deadline, long before max_attempts.
+  CHECK(f.clock.now() - t0 <= 5s);
+  CHECK(f.client->stats().requests < 20);
+  // Each attempt's timeout is what was left of the deadline.
+  for (const auto& r : f.script.requests) {
+    CHECK(r.timeout.count() > 0);
+    CHECK(r.timeout <= 5s);
+  }
+  CHECK(f.script.requests.back().timeout < f.script.requests.front().timeout);
+}
+
+TEST_CASE("a patch made conditional by resourceVersion is retried on 5xx; a plain one is not",
+          "[client][fake][retry][faults]") {
+  Fixture f;
+  f.client->set_retry_policy({3, 1ms, 1ms});
+  const json cond = {{"metadata", {{"resourceVersion", "41"}}}, {"status", {{"phase", "Ready"}}}};
+  f.script.responses = {status(500, "InternalError"), ok(cm("a"))};
+  f.client->patch(refs::kConfigMaps, "ns", "a", PatchType::kMerge, cond, "status");
+  CHECK(f.client->stats().retries == 1);
+  f.script.responses = {status(500, "InternalError")};
+  CHECK_THROWS_AS(f.client->patch(refs::kConfigMaps, "ns", "a", PatchType::kMerge,
+                                  json{{"status", {{"phase", "Ready"}}}}, "status"),
+                  Error);
+  CHECK(f.client->stats().retries == 1);
+  // The resourceVersion travels in the body, so the server can refuse a stale writer.
+  CHECK(json::parse(f.script.requests[0].body)["metadata"]["resourceVersion"] == "41");
+}
+
+TEST_CASE("the write guard stops writes before they are sent, never reads",
+          "[client][fake][faults]") {
+  Fixture f;
+  bool fenced = false;
+  f.client->set_write_guard([&](const std::string& method, const std::string&) {
+    if (fenced) throw Error(Error::Kind::kTransport, method + ": fenced");
+  });
+  f.script.responses = {ok(cm("a")), ok(cm("a"))};
+  f.client->create(refs::kConfigMaps, "ns", cm("a"));
+  fenced = true;
+  const size_t sent = f.script.requests.size();
+  CHECK_THROWS_WITH(f.client->create(refs::kConfigMaps, "ns", cm("a")), Catch::Contains("fenced"));
+  CHECK_THROWS_AS(f.client->patch(refs::kConfigMaps, "ns", "a", PatchType::kMerge, json::object()),
+                  Error);
+  CHECK_THROWS_AS(f.client->remove(refs::kConfigMaps, "ns", "a"), Error);
+  CHECK(f.script.requests.size() == sent);
+  CHECK(f.client->get(refs::kConfigMaps, "ns", "a")["metadata"]["name"] == "a");
+}

@@ -386,3 +386,30 @@ TEST_CASE("run returns without callbacks when stopped while campaigning", "[lead
   CHECK(store.holder() == "c");
   CHECK(elapsed(clock) < 20s + 100ms);  // stop is seen within one slice
 }
+
+TEST_CASE("fencing: a leader may act only within renew_deadline of its last renewal's start",
+          "[leader][faults]") {
+  FakeClock clock;
+  FakeLeaseStore store;
+  LeaderElector a(store, config("a"), clock);
+  CHECK_FALSE(a.may_act());
+  REQUIRE(a.try_acquire_or_renew());
+  CHECK(a.may_act());
+  clock.advance(9s);
+  CHECK(a.may_act());
+  // The apiserver is unreachable: no renewal succeeds; acting stops at renew_deadline
+  // (10 s), before another candidate may take the Lease (15 s after it last saw it change).
+  store.fail = true;
+  CHECK_FALSE(a.try_acquire_or_renew());
+  clock.advance(1s);
+  CHECK_FALSE(a.may_act());
+  LeaderElector b(store, config("b"), clock);
+  store.fail = false;
+  CHECK_FALSE(b.try_acquire_or_renew());  // b first sees the record now
+  clock.advance(14s);
+  CHECK_FALSE(b.try_acquire_or_renew());
+  clock.advance(2s);
+  CHECK(b.try_acquire_or_renew());
+  CHECK(b.may_act());
+  CHECK_FALSE(a.may_act());
+}

@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 
 #include "ingressx/core/error.h"
 #include "prestop.h"
+#include "run_lock.h"
 
 using namespace ingressx;
 using namespace ingressx::hook;
@@ -171,4 +173,34 @@ TEST_CASE("FileRunLock: one holder, and the marker survives the holder") {
   CHECK(third.signalled_before());
   CHECK_THROWS_AS(FileRunLock("/nonexistent-dir", "x"), Error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("run key: a restarted proxy with the same pid does not inherit the signalled marker",
+          "[hook][faults]") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("ingressx-runkey-" + std::to_string(getpid()));
+  fs::create_directories(root / "1");
+  auto write_stat = [&](const std::string& start) {
+    std::ofstream(root / "1" / "stat")
+        << "1 (nginx: master) S 0 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 " << start
+        << " 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+  };
+  write_stat("4242");
+  const std::string first = ingressx::hook::run_key("nginx", {1}, root.string());
+  CHECK(first == "nginx.1.4242");
+  write_stat("98765");  // the container restarted: pid 1 again, a later start time
+  const std::string second = ingressx::hook::run_key("nginx", {1}, root.string());
+  CHECK(second != first);
+  // The marker of the first proxy does not make the second one skip its graceful stop.
+  const std::string dir = (root / "run").string();
+  fs::create_directories(dir);
+  {
+    ingressx::hook::FileRunLock lock(dir, first);
+    lock.mark_signalled();
+    CHECK(lock.signalled_before());
+  }
+  ingressx::hook::FileRunLock lock(dir, second);
+  CHECK_FALSE(lock.signalled_before());
+  CHECK(ingressx::hook::run_key("nginx", {}, root.string()) == "nginx.none");
+  fs::remove_all(root);
 }

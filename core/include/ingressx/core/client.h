@@ -5,8 +5,10 @@
 // Errors: every method throws ingressx::Error; API failures carry the HTTP status and the
 // metav1.Status reason and message; transport failures name the URL.
 // Retries: 429 and 503 (honouring Retry-After, capped), other 5xx and connection errors for
-// idempotent verbs (GET, PUT, DELETE, apply), with exponential backoff and jitter, at most
-// RetryPolicy::max_attempts attempts. Streams (watch) are not retried here.
+// idempotent verbs (GET, PUT, DELETE, apply, and a PATCH made conditional by
+// metadata.resourceVersion), with exponential backoff and jitter, at most
+// RetryPolicy::max_attempts attempts within RetryPolicy::deadline. Streams (watch) are not
+// retried here.
 // Auth: bearer token, token file (re-read at most every minute), client certificates, basic
 // auth, exec credential plugins (client.authentication.k8s.io/v1: run without a shell with
 // KUBERNETES_EXEC_INFO set, cached until expirationTimestamp, re-run once on a 401).
@@ -63,6 +65,10 @@ struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds base_delay{200};
   std::chrono::milliseconds max_delay{10000};
+  // The whole call, every attempt and wait included; 0 = none. Each attempt's timeout is
+  // cut to what is left, and no retry starts that could not finish in time. Watches are
+  // not bounded by it.
+  std::chrono::milliseconds deadline{0};
 };
 
 struct WatchEvent {
@@ -89,6 +95,10 @@ class Client {
   const RestConfig& config() const;
   const std::string& default_namespace() const;
   void set_retry_policy(RetryPolicy p);
+  // Called before every request that may change something (all but GET/HEAD/OPTIONS and
+  // watches); when it throws, the request is not sent. Fencing: a leader that can no longer
+  // prove its Lease makes its own writes fail (see LeaderElector::may_act).
+  void set_write_guard(std::function<void(const std::string& method, const std::string& path)> g);
   ClientStats stats() const;
 
   // Object verbs (get, create, update, remove, patch, apply) on a namespaced resource with an

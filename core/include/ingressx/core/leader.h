@@ -9,7 +9,9 @@
 // concurrency), so two candidates cannot both win. On stop, a leader releases the Lease by
 // clearing holderIdentity (release_on_cancel).
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -64,13 +66,19 @@ class LeaderElector {
   // Gives the lease up if held.
   void release();
   bool is_leader() const { return is_leader_; }
+  // Fencing, callable from any thread: true while this candidate leads and its last
+  // successful acquire/renew *started* less than renew_deadline ago. Another candidate can
+  // take the Lease only lease_duration after it saw that renewal, so a leader that stops
+  // writing once this turns false never writes beside its successor.
+  bool may_act() const;
   const std::string& observed_holder() const { return observed_holder_; }
 
  private:
   LeaseStore& store_;
   LeaderElectionConfig cfg_;
   Clock& clock_;
-  bool is_leader_ = false;
+  std::atomic<bool> is_leader_{false};
+  std::atomic<int64_t> renewed_at_{0};  // Clock::now() ticks when the last good renew began
   std::string observed_holder_;
   std::string observed_record_;  // serialized spec last seen
   std::chrono::steady_clock::time_point observed_time_{};

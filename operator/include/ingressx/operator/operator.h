@@ -3,8 +3,10 @@
 // pods it owns, builds a snapshot per fleet, asks the engine for the next actions, performs
 // them and writes status once per reconcile.
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ingressx {
@@ -22,6 +24,13 @@ struct OperatorOptions {
   std::string hook_image = "localhost/ingressx/ingressx:dev";  // image with /ingressx-hook
   std::string field_manager = "ingressx-operator";
   int resync_seconds = 30;
+  // How often the cutover provider's split is read and put back to what the fleet or its
+  // rollout says (a reloaded front door forgets runtime weights): the longest wait between
+  // two reconciles of a fleet that has a provider.
+  std::chrono::milliseconds traffic_resync{1000};
+  // /healthz fails while one reconcile has run longer than this (a stuck worker: the
+  // kubelet restarts the pod and another replica takes the Lease).
+  std::chrono::milliseconds stuck_after{std::chrono::minutes(5)};
 };
 
 class Operator {
@@ -36,6 +45,8 @@ class Operator {
   bool synced() const;  // informers have synced
   // Reconciles until stop() is true. Call only while leading.
   void run(const std::function<bool()>& stop);
+  // nullopt while healthy; else why not (a reconcile stuck past stuck_after).
+  std::optional<std::string> unhealthy() const;
 
  private:
   struct Impl;

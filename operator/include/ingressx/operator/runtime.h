@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -34,6 +35,25 @@ class WorkQueue {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Notices a reconcile worker that is stuck: begin()/end() around each reconcile (the worker
+// thread), stuck() from any thread (the /healthz handler). Time comes from `now`.
+class Watchdog {
+ public:
+  using Now = std::function<std::chrono::steady_clock::time_point()>;
+  Watchdog(std::chrono::milliseconds limit, Now now);
+  void begin(const std::string& key);
+  void end();
+  // nullopt while no reconcile has run longer than the limit; else what is stuck, and since.
+  std::optional<std::string> stuck() const;
+
+ private:
+  std::chrono::milliseconds limit_;
+  Now now_;
+  mutable std::mutex mu_;
+  std::optional<std::chrono::steady_clock::time_point> since_;
+  std::string key_;
 };
 
 // Metrics with controller-runtime's names where they apply

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The full fault matrix: tests/e2e/operator_faults.sh for every strategy x mode, on the
+# local cluster (brought up, or borrowed, as the e2e tests do), one table at the end.
+#
+#   tests/e2e/fault-matrix.sh [--write FILE]
+#
+# Environment: INGRESSX_BUILD_DIR (default build/ci: the operator binary and the hook
+# image come from there), INGRESSX_CLUSTER_DIR (default $INGRESSX_BUILD_DIR/cluster).
+# CI (scripts/test.sh, ctest -L e2e) runs two of the four rows: TempFleet crash and
+# BlueGreen error. --write FILE also writes the table (markdown) to FILE.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out=""
+[ "${1:-}" != --write ] || out="${2:?--write needs a file}"
+export INGRESSX_BUILD_DIR="${INGRESSX_BUILD_DIR:-$ROOT/build/ci}"
+export INGRESSX_CLUSTER_DIR="${INGRESSX_CLUSTER_DIR:-$INGRESSX_BUILD_DIR/cluster}"
+[ -x "$INGRESSX_BUILD_DIR/operator/ingressx-operator" ] ||
+  { echo "fault-matrix: no $INGRESSX_BUILD_DIR/operator/ingressx-operator (cmake --build --preset ci)" >&2; exit 1; }
+"$ROOT/tests/e2e/cluster-fixture.sh" up
+logs="$(mktemp -d /tmp/ingressx-fault-matrix.XXXXXX)"
+rc=0
+rows=()
+for strategy in TempFleet BlueGreen; do
+  for mode in crash error; do
+    log="$logs/$strategy-$mode.log"
+    echo "==> operator_faults.sh $strategy $mode (log $log)"
+    if "$ROOT/tests/e2e/operator_faults.sh" "$strategy" "$mode" >"$log" 2>&1; then
+      while IFS= read -r l; do rows+=("| $strategy | ${l#| }"); done < <(grep '^| [a-z]' "$log" | grep -v '^| failpoint')
+      grep '^ok' "$log" | tail -n 1
+    else
+      rc=1
+      rows+=("| $strategy | (run failed: see $log) | $mode | | Failed | | |")
+      tail -n 20 "$log"
+    fi
+  done
+done
+"$ROOT/tests/e2e/cluster-fixture.sh" down || rc=1
+table="| strategy | failpoint | action | fired in step | result | requests | failed |
+|---|---|---|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")"
+echo
+echo "$table"
+[ -z "$out" ] || printf '%s\n' "$table" >"$out"
+exit $rc

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The rollout protocol under faults (docs/architecture.md, "The rollout protocol"): one
+# rollout of the e2e nginx fleet under load, behind the strict front door (HAProxy,
+# retries 0), with failpoints (core/include/ingressx/core/failpoint.h) firing at the
+# operator's API and provider writes.
+#
+#   operator_faults.sh STRATEGY MODE
+#     STRATEGY  TempFleet | BlueGreen
+#     MODE      crash : the operator runs with one failpoint armed to crash (_exit at once)
+#                       at its first hit; when it dies, the next failpoint of the sequence
+#                       is armed in a new operator, and so on through every write kind
+#               error : one operator with a failpoint per write kind armed to fail its call
+#                       once (the call itself is made by an "after" point: a write whose
+#                       answer was lost)
+#   OPX_FAULTS="NAME=ACTION@K ..." replaces the sequence (crash) or the set (error).
+#
+# Passes when the rollout ends Succeeded, every failpoint of the sequence fired, every
+# planned step is in the FleetRollout in order and Succeeded (promote Skipped: automatic
+# promotion), the splits seen on HAProxy are exactly the plan's moves (none missing,
+# none repeated, nothing in between), and every request answered 2xx with no retry.
+# Prints one table row per failpoint: failpoint, action, step it fired in, result,
+# requests, failed. tests/e2e/fault-matrix.sh runs every STRATEGY x MODE.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/operator_lib.sh
+. "$(dirname "$0")/operator_lib.sh"
+
+strategy="${1:-TempFleet}"
+mode="${2:-crash}"
+case "$strategy" in TempFleet | BlueGreen) ;; *) fail "unknown strategy $strategy (TempFleet, BlueGreen)" ;; esac
+case "$mode" in crash | error) ;; *) fail "unknown mode $mode (crash, error)" ;; esac
+
+# The crash sequence follows a rollout's writes in order, so that each one is reached.
+if [ "$strategy" = TempFleet ]; then
+  crash_default="rollout-create.before=crash@1 rollout-create.after=crash@1
+    rollout-status.before=crash@1 rollout-status.after=crash@1 fleet-status.before=crash@1
+    fleet-apply.before=crash@1 fleet-apply.after=crash@1 fleet-status.after=crash@2
+    traffic.before=crash@1 traffic.after=crash@1 traffic.after=crash@1
+    fleet-apply.after=crash@1 traffic.before=crash@1 traffic.after=crash@1
+    fleet-delete.before=crash@1 fleet-delete.after=crash@1"
+  plan="provision-temp shift-to-temp/1 shift-to-temp/2 drain-primary upgrade-primary verify-primary promote shift-back/1 shift-back/2 drain-temp delete-temp"
+  moves="edge-primary=100|edge-primary=50,edge-temp=50|edge-temp=100|edge-primary=50,edge-temp=50|edge-primary=100"
+else
+  crash_default="rollout-create.before=crash@1 rollout-create.after=crash@1
+    rollout-status.before=crash@1 rollout-status.after=crash@1 fleet-status.before=crash@1
+    fleet-apply.before=crash@1 fleet-apply.after=crash@1 fleet-status.after=crash@2
+    traffic.before=crash@1 traffic.after=crash@1 traffic.after=crash@1
+    fleet-delete.before=crash@1 fleet-delete.after=crash@1"
+  plan="provision-green verify-green promote shift/1 shift/2 drain-blue scale-down-blue"
+  moves="edge-blue=100|edge-blue=50,edge-green=50|edge-green=100"
+fi
+error_default="rollout-create.after=error@1 rollout-status.before=error@1
+  rollout-status.after=error@3 fleet-status.before=error@2 fleet-status.after=error@4
+  fleet-apply.before=error@1 fleet-apply.after=error@2 traffic.before=error@1
+  traffic.after=error@2 fleet-delete.before=error@1 fleet-delete.after=error@1"
+if [ "$mode" = crash ]; then read -r -a faults <<<"$(echo ${OPX_FAULTS:-$crash_default})"
+else read -r -a faults <<<"$(echo ${OPX_FAULTS:-$error_default})"; fi
+
+opx_setup
+opx_prepare "$strategy" '[{weight: 50, pause: 5s}, {weight: 100}]'
+# No leader election: a crashed operator's successor starts at once (the Lease and its
+# fencing have their own test, operator_leader.sh).
+OP_ARGS=(--leader-elect=false)
+opx_start_operator main "${OP_ARGS[@]}"
+if [ "$strategy" = TempFleet ]; then opx_fleet_up edge-primary edge; else opx_fleet_up edge-blue edge-blue; fi
+opx_stop_operator main TERM
+
+# The splits HAProxy serves, as "srv=w,srv=w" of the ready servers with weight > 0, one line
+# per change that held for two polls in a row (a move's commands land one by one).
+splits_file="$OPX_TMP/splits"
+: >"$splits_file"
+last_split="" cand="" cand_n=0
+record_split() {
+  local s
+  s="$(opx_haproxy_servers 2>/dev/null | awk '$4 > 0 && $5 == "ready" { print $1 "=" $4 }' | sort | paste -sd, -)" || return 0
+  if [ "$s" = "$cand" ]; then cand_n=$((cand_n + 1)); else cand="$s" cand_n=1; fi
+  if [ $cand_n -ge 2 ] && [ "$cand" != "$last_split" ]; then
+    last_split="$cand"
+    echo "$cand" >>"$splits_file"
+    opx_log "HAProxy serves: ${cand:-nothing}"
+  fi
+}
+
+# One operator per failpoint of the crash sequence; all at once for errors.
+declare -a fired_at=()
+idx=0
+start_next() {
+  local spec=""
+  if [ "$mode" = crash ]; then
+    [ $idx -lt ${#faults[@]} ] && spec="${faults[$idx]}"
+  else
+    spec="$(IFS=';'; echo "${faults[*]}")"
+  fi
+  opx_log "operator start $((OPX_OP_SEQ + 1)) with INGRESSX_FAILPOINTS='$spec'"
+  INGRESSX_FAILPOINTS="$spec" opx_start_operator main "${OP_ARGS[@]}"
+}
+
+opx_load_start_all
+sleep 3
+record_split
+record_split
+rev=$((OPX_REV0 + 1))
+FR="$OPX_FLEET-r$rev"
+start_next
+opx_change_template 2
+t0=$SECONDS
+phase="" step="" last=""
+while :; do
+  [ $((SECONDS - t0)) -lt 900 ] || fail "FleetRollout $FR not finished after 900 s (phase '$phase', step '$step')"
+  pid="${OPX_OP_PID[main]:-}"
+  if [ -n "$pid" ] && ! opx_alive "$pid"; then
+    rc=0
+    wait "$pid" || rc=$?
+    unset "OPX_OP_PID[main]"
+    [ "$mode" = crash ] || fail "the operator exited (status $rc) with only error failpoints armed; log ${OPX_OP_LOG[main]}"
+    [ $rc = 86 ] || fail "the operator exited with status $rc, not 86 (a failpoint crash); log tail: $(tail -n 5 "${OPX_OP_LOG[main]}" | cut -c1-300)"
+    grep -q "failpoint ${faults[$idx]%%=*}: crash" "${OPX_OP_LOG[main]}" ||
+      fail "the operator exited 86 but its log does not show failpoint ${faults[$idx]%%=*}"
+    fired_at[$idx]="${step:-before the record}"
+    opx_log "failpoint ${faults[$idx]} fired during step '${step:--}': the operator is gone; a new one starts"
+    idx=$((idx + 1))
+    start_next
+  fi
+  record_split
+  st="$(k get fr "$FR" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="|"
+  phase="${st%%|*}" step="${st#*|}"
+  if [ "$st" != "$last" ]; then
+    opx_log "FleetRollout $FR +$((SECONDS - t0))s phase=${phase:-?} step=${step:--} | $(opx_haproxy_summary 2>&1)"
+    last="$st"
+  fi
+  case "$phase" in Succeeded | Failed | Aborted) break ;; esac
+  sleep 0.3
+done
+wall=$((SECONDS - t0))
+[ "$phase" = Succeeded ] || fail "FleetRollout $FR ended $phase: $(k get fr "$FR" -o jsonpath='{.status.message}')"
+# The fleet settles (idle): the last splits are recorded.
+for _ in 1 2 3 4 5 6; do record_split; sleep 0.3; done
+opx_load_finish
+opx_print_rollout "$FR"
+
+# Every failpoint of the sequence fired.
+if [ "$mode" = error ]; then
+  log="${OPX_OP_LOG[main]}"
+  for i in "${!faults[@]}"; do
+    name="${faults[$i]%%=*}"
+    grep -q "failpoint $name: error" "$log" && fired_at[$i]="(see log)" ||
+      fail "failpoint ${faults[$i]} never fired; the run does not test it"
+  done
+else
+  [ $idx -eq ${#faults[@]} ] ||
+    fail "only $idx of ${#faults[@]} crash failpoints fired before the rollout ended; next was ${faults[$idx]}"
+fi
+
+# Every planned step, in order, Succeeded (promote Skipped), and nothing else.
+got="$(k get fr "$FR" -o json | python3 -c '
+import json, sys
+st = json.load(sys.stdin)["status"]
+print(" ".join("%s:%s" % (s["name"], s["phase"]) for s in st["steps"]))')"
+want=""
+for s in $plan; do
+  [ "$s" = promote ] && want="$want $s:Skipped" || want="$want $s:Succeeded"
+done
+[ "$got" = "${want# }" ] || fail "the FleetRollout's steps are [$got], want [${want# }]"
+ok "every planned step present, in order, done once: ${want# }"
+
+# The moves HAProxy made are the plan's, nothing extra, nothing missing.
+seen="$(paste -sd'|' "$splits_file")"
+[ "$seen" = "$moves" ] || fail "HAProxy's splits were [$seen], want [$moves] (a move missing, repeated or half-made)"
+ok "traffic moves seen on HAProxy match the plan: $seen"
+
+requests="$(python3 - "$OPX_TMP" "${OPX_LOADS[@]}" <<'PY'
+import json, os, sys
+print(sum(json.load(open(os.path.join(sys.argv[1], "load-%s.json" % n)))["DurationHistogram"]["Count"] for n in sys.argv[2:]))
+PY
+)"
+echo "fault table ($strategy, $mode; $requests requests, 0 failed, rollout ${wall} s):"
+printf '| %-22s | %-6s | %-20s | %-9s | %8s | %6s |\n' failpoint action "fired in step" result requests failed
+for i in "${!faults[@]}"; do
+  f="${faults[$i]}"
+  printf '| %-22s | %-6s | %-20s | %-9s | %8s | %6s |\n' "${f%%=*}" "${f#*=}" "${fired_at[$i]:-?}" Succeeded "$requests" 0
+done
+ok "$strategy rollout with ${#faults[@]} $mode failpoints: Succeeded in ${wall} s, every step once, the plan's moves only, 0 failed of $requests requests"
