@@ -308,6 +308,13 @@ const std::map<std::string, Rule>& rules() {
           return !b || !is_duration(*b) || go_duration(*b) > 0;
         },
         nullptr}},
+      {"!has(self.pollInterval) || !self.pollInterval.matches(" + kDur +
+           ") || duration(self.pollInterval) > duration('0s')",
+       {[](const json& s) {
+          const json* p = at(s, "pollInterval");
+          return !p || !is_duration(*p) || go_duration(*p) > 0;
+        },
+        nullptr}},
       {"!self.propagationDelay.matches(" + kDur + ") || !self.maxDrain.matches(" + kDur +
            ") || duration(self.propagationDelay) + duration(self.maxDrain) <= duration('2h')",
        {[](const json& s) {

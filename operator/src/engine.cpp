@@ -480,9 +480,13 @@ class Engine {
   // by hand, is put back first, and the step waits until it reads back right.
   std::optional<StepResult> restore_split(const StepDef& def) {
     if (def.kind == StepKind::kShift || def.kind == StepKind::kActivate) return std::nullopt;
-    if (!s_.traffic) return std::nullopt;  // unknown: the step goes on; the read is retried
     auto want = reached_split();
-    if (!want || matches(*want)) return std::nullopt;
+    if (!want) return std::nullopt;  // nothing serves yet: nothing to keep
+    // Unknown (the provider does not answer, e.g. a front door restarting): no step goes on
+    // blind; a drain or an upgrade could otherwise act on a fleet that has traffic again.
+    if (!s_.traffic)
+      return wait("traffic split unknown, retrying: " + s_.traffic_error, Millis{1000});
+    if (matches(*want)) return std::nullopt;
     std::string summary;
     for (const auto& e : *want)
       summary += (summary.empty() ? "" : " ") + e.fleet + "=" + std::to_string(e.weight);

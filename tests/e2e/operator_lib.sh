@@ -121,9 +121,13 @@ opx_cleanup() {
 
 # opx_haproxy_start : HAProxy (foreground, PID recorded) on 127.0.0.1:OPX_HAPROXY_PORT
 # with its runtime API on 127.0.0.1:OPX_HAPROXY_STATS_PORT; log in $OPX_TMP/haproxy.log.
+# opx_haproxy_start same : again on the same ports, from the same config file (a reload
+# as a front door's config management does it: runtime weights are forgotten).
 opx_haproxy_start() {
-  OPX_HAPROXY_PORT="$(opx_free_port)"
-  OPX_HAPROXY_STATS_PORT="$(opx_free_port)"
+  if [ "${1:-}" != same ]; then
+    OPX_HAPROXY_PORT="$(opx_free_port)"
+    OPX_HAPROXY_STATS_PORT="$(opx_free_port)"
+  fi
   opx_render operator-haproxy.cfg >"$OPX_TMP/haproxy.cfg"
   /usr/sbin/haproxy -c -q -f "$OPX_TMP/haproxy.cfg" || fail "invalid HAProxy config $OPX_TMP/haproxy.cfg"
   setpriv --pdeathsig KILL -- /usr/sbin/haproxy -db -f "$OPX_TMP/haproxy.cfg" >>"$OPX_TMP/haproxy.log" 2>&1 &

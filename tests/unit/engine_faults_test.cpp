@@ -174,3 +174,16 @@ TEST_CASE("a drain does not finish while the front door sends it no traffic by m
   CHECK(w.traffic["edge-temp"] == 100);
   CHECK(w.traffic["edge"] == 0);
 }
+
+TEST_CASE("no step goes on blind while the provider does not answer", "[engine][faults]") {
+  World w = initial_world("TempFleet");
+  w.change_template("h2");
+  while (w.current_step() != "drain-primary") w.step_once();
+  w.traffic_down = true;
+  for (int i = 0; i < 60; ++i) w.step_once();  // far past minDrain
+  CHECK(w.current_step() == "drain-primary");
+  CHECK_THAT(w.state.message, Catch::Contains("traffic split unknown"));
+  w.traffic_down = false;
+  w.settle();
+  CHECK(w.rollout_phase() == "Succeeded");
+}
