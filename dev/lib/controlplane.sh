@@ -120,6 +120,10 @@ restart_apiserver() {
     grep -vx kube-apiserver "$RUN_DIR/order" >"$RUN_DIR/order.tmp" || true
     mv "$RUN_DIR/order.tmp" "$RUN_DIR/order"
   fi
+  if [ "${APISERVER_DOWN_SECONDS:-0}" -gt 0 ]; then
+    log "kube-apiserver down for ${APISERVER_DOWN_SECONDS} s"
+    sleep "$APISERVER_DOWN_SECONDS"
+  fi
   log "restarting kube-apiserver on $url"
   start_daemon kube-apiserver "$LOG_DIR/kube-apiserver.log" "${args[@]}"
   wait_apiserver_ready "$url"

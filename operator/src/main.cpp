@@ -315,6 +315,10 @@ int run_operator(Flags& f) {
   if (opts.traffic_resync.count() <= 0)
     throw Error(Error::Kind::kInvalidInput, "--traffic-resync: must be greater than 0s");
   opts.stuck_after = parse_duration(f.stuck_after, "--stuck-after");
+  if (elector) {
+    LeaderElector* el = elector.get();
+    opts.may_act = [el] { return el->may_act(); };
+  }
   Operator op(client, opts, clock, metrics, events);
   op.start();
   auto servers = start_http(f, op, metrics, client);

@@ -288,6 +288,15 @@ struct Operator::Impl {
 
   std::optional<std::string> unhealthy() const { return watchdog.stuck(); }
 
+  // Provider writes are fenced like API writes (Client::set_write_guard).
+  void fence(const std::string& provider_name) const {
+    if (opts.may_act && !opts.may_act())
+      throw Error(Error::Kind::kTransport,
+                  provider_name +
+                      ": move not made: this replica no longer holds the leader "
+                      "Lease (fenced)");
+  }
+
   std::vector<json> rollouts_of(const std::string& ns, const std::string& name) {
     std::vector<json> out;
     for (auto& fr : rollouts->list())
@@ -591,6 +600,7 @@ struct Operator::Impl {
           targets.push_back({del->fleet, del->role, 0, "", port});
           if (ok && targets.size() > 1) {
             try {
+              fence(provider->name());
               provider->apply(targets);
             } catch (const Error& e) {
               spdlog::warn("{}: taking {} out of {} failed: {}", key, del->fleet, provider->name(),
@@ -611,6 +621,7 @@ struct Operator::Impl {
           // All or nothing: a move whose receiving half has no address is not made at all
           // (sending only the lowering half would leave nothing serving).
           const auto targets = traffic_targets(name, t->split, s.fleets, port);
+          fence(provider->name());
           failpoint::hit("traffic.before");
           auto back = provider->apply(targets);
           failpoint::hit("traffic.after");

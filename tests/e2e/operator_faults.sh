@@ -38,20 +38,18 @@ if [ "$strategy" = TempFleet ]; then
     traffic.before=crash@1 traffic.after=crash@1 traffic.after=crash@1
     fleet-apply.after=crash@1 traffic.before=crash@1 traffic.after=crash@1
     fleet-delete.before=crash@1 fleet-delete.after=crash@1"
-  plan="provision-temp shift-to-temp/1 shift-to-temp/2 drain-primary upgrade-primary verify-primary promote shift-back/1 shift-back/2 drain-temp delete-temp"
-  moves="edge-primary=100|edge-primary=50,edge-temp=50|edge-temp=100|edge-primary=50,edge-temp=50|edge-primary=100"
 else
   crash_default="rollout-create.before=crash@1 rollout-create.after=crash@1
     rollout-status.before=crash@1 rollout-status.after=crash@1 fleet-status.before=crash@1
     fleet-apply.before=crash@1 fleet-apply.after=crash@1 fleet-status.after=crash@2
     traffic.before=crash@1 traffic.after=crash@1 traffic.after=crash@1
     fleet-delete.before=crash@1 fleet-delete.after=crash@1"
-  plan="provision-green verify-green promote shift/1 shift/2 drain-blue scale-down-blue"
-  moves="edge-blue=100|edge-blue=50,edge-green=50|edge-green=100"
 fi
+plan="$(opx_plan "$strategy")"
+moves="$(opx_moves "$strategy")"
 error_default="rollout-create.after=error@1 rollout-status.before=error@1
   rollout-status.after=error@3 fleet-status.before=error@2 fleet-status.after=error@4
-  fleet-apply.before=error@1 fleet-apply.after=error@2 traffic.before=error@1
+  fleet-apply.before=error@1 fleet-apply.after=error@1 traffic.before=error@1
   traffic.after=error@2 fleet-delete.before=error@1 fleet-delete.after=error@1"
 if [ "$mode" = crash ]; then read -r -a faults <<<"$(echo ${OPX_FAULTS:-$crash_default})"
 else read -r -a faults <<<"$(echo ${OPX_FAULTS:-$error_default})"; fi
@@ -65,21 +63,9 @@ opx_start_operator main "${OP_ARGS[@]}"
 if [ "$strategy" = TempFleet ]; then opx_fleet_up edge-primary edge; else opx_fleet_up edge-blue edge-blue; fi
 opx_stop_operator main TERM
 
-# The splits HAProxy serves, as "srv=w,srv=w" of the ready servers with weight > 0, one line
-# per change that held for two polls in a row (a move's commands land one by one).
 splits_file="$OPX_TMP/splits"
 : >"$splits_file"
-last_split="" cand="" cand_n=0
-record_split() {
-  local s
-  s="$(opx_haproxy_servers 2>/dev/null | awk '$4 > 0 && $5 == "ready" { print $1 "=" $4 }' | sort | paste -sd, -)" || return 0
-  if [ "$s" = "$cand" ]; then cand_n=$((cand_n + 1)); else cand="$s" cand_n=1; fi
-  if [ $cand_n -ge 2 ] && [ "$cand" != "$last_split" ]; then
-    last_split="$cand"
-    echo "$cand" >>"$splits_file"
-    opx_log "HAProxy serves: ${cand:-nothing}"
-  fi
-}
+record_split() { opx_record_split; }
 
 # One operator per failpoint of the crash sequence; all at once for errors.
 declare -a fired_at=()
@@ -92,7 +78,7 @@ start_next() {
     spec="$(IFS=';'; echo "${faults[*]}")"
   fi
   opx_log "operator start $((OPX_OP_SEQ + 1)) with INGRESSX_FAILPOINTS='$spec'"
-  INGRESSX_FAILPOINTS="$spec" opx_start_operator main "${OP_ARGS[@]}"
+  INGRESSX_FAILPOINTS="$spec" OPX_START_NO_WAIT=1 opx_start_operator main "${OP_ARGS[@]}"
 }
 
 opx_load_start_all
@@ -151,22 +137,8 @@ else
     fail "only $idx of ${#faults[@]} crash failpoints fired before the rollout ended; next was ${faults[$idx]}"
 fi
 
-# Every planned step, in order, Succeeded (promote Skipped), and nothing else.
-got="$(k get fr "$FR" -o json | python3 -c '
-import json, sys
-st = json.load(sys.stdin)["status"]
-print(" ".join("%s:%s" % (s["name"], s["phase"]) for s in st["steps"]))')"
-want=""
-for s in $plan; do
-  [ "$s" = promote ] && want="$want $s:Skipped" || want="$want $s:Succeeded"
-done
-[ "$got" = "${want# }" ] || fail "the FleetRollout's steps are [$got], want [${want# }]"
-ok "every planned step present, in order, done once: ${want# }"
-
-# The moves HAProxy made are the plan's, nothing extra, nothing missing.
-seen="$(paste -sd'|' "$splits_file")"
-[ "$seen" = "$moves" ] || fail "HAProxy's splits were [$seen], want [$moves] (a move missing, repeated or half-made)"
-ok "traffic moves seen on HAProxy match the plan: $seen"
+opx_check_steps "$FR" "$plan"
+opx_check_moves "$moves"
 
 requests="$(python3 - "$OPX_TMP" "${OPX_LOADS[@]}" <<'PY'
 import json, os, sys

@@ -447,6 +447,11 @@ opx_start_operator() {
     --log-format json "$@" >"$log" 2>&1 &
   pid=$!
   OPX_OP_PID[$name]=$pid OPX_OP_METRICS[$name]=$mport OPX_OP_HEALTH[$name]=$hport OPX_OP_LOG[$name]=$log
+  # OPX_START_NO_WAIT=1: the caller watches the process itself (it may crash on purpose).
+  if [ "${OPX_START_NO_WAIT:-0}" = 1 ]; then
+    opx_log "operator $name: pid $pid (not waiting for /healthz), log $log"
+    return 0
+  fi
   local t0=$SECONDS rc=0 _
   for _ in $(seq 1 150); do
     if ! opx_alive "$pid"; then
@@ -609,6 +614,58 @@ opx_load_finish() {
   opx_load_report ||
     fail "$OPX_LOAD_BAD requests failed (non-2xx or transport error) through the front door; HAProxy log: $OPX_TMP/haproxy.log"
   ok "load through the front door: 0 non-2xx, 0 errors"
+}
+
+# ---------------------------------------------------------------- steps and moves
+
+# opx_record_split : appends the split HAProxy serves ("srv=w,srv=w" of the ready servers
+# with weight > 0) to $OPX_TMP/splits when it changed and held for two calls in a row (a
+# move's runtime commands land one by one). Call it every few hundred ms.
+OPX_SPLIT_LAST="-" OPX_SPLIT_CAND="" OPX_SPLIT_N=0
+opx_record_split() {
+  local s
+  s="$(opx_haproxy_servers 2>/dev/null | awk '$4 > 0 && $5 == "ready" { print $1 "=" $4 }' | sort | paste -sd, -)" || return 0
+  if [ "$s" = "$OPX_SPLIT_CAND" ]; then OPX_SPLIT_N=$((OPX_SPLIT_N + 1)); else OPX_SPLIT_CAND="$s" OPX_SPLIT_N=1; fi
+  if [ $OPX_SPLIT_N -ge 2 ] && [ "$OPX_SPLIT_CAND" != "$OPX_SPLIT_LAST" ]; then
+    OPX_SPLIT_LAST="$OPX_SPLIT_CAND"
+    echo "$OPX_SPLIT_CAND" >>"$OPX_TMP/splits"
+    opx_log "HAProxy serves: ${OPX_SPLIT_CAND:-nothing}"
+  fi
+}
+# opx_check_moves WANT : the recorded splits, joined by "|", are exactly WANT (the plan's
+# moves: none missing, none repeated, nothing half-made in between).
+opx_check_moves() {
+  local seen
+  seen="$(paste -sd'|' "$OPX_TMP/splits")"
+  [ "$seen" = "$1" ] || fail "HAProxy's splits were [$seen], want [$1] (a move missing, repeated or half-made)"
+  ok "traffic moves seen on HAProxy match the plan: $seen"
+}
+# opx_plan STRATEGY : the step names of a non-initial rollout with two cutover steps.
+opx_plan() {
+  case "$1" in
+    TempFleet) echo "provision-temp shift-to-temp/1 shift-to-temp/2 drain-primary upgrade-primary verify-primary promote shift-back/1 shift-back/2 drain-temp delete-temp" ;;
+    BlueGreen) echo "provision-green verify-green promote shift/1 shift/2 drain-blue scale-down-blue" ;;
+  esac
+}
+# opx_moves STRATEGY : the splits of such a rollout, as opx_check_moves wants them.
+opx_moves() {
+  case "$1" in
+    TempFleet) echo "edge-primary=100|edge-primary=50,edge-temp=50|edge-temp=100|edge-primary=50,edge-temp=50|edge-primary=100" ;;
+    BlueGreen) echo "edge-blue=100|edge-blue=50,edge-green=50|edge-green=100" ;;
+  esac
+}
+# opx_check_steps FR PLAN : FR's steps are exactly PLAN's names, in order, each Succeeded
+# (promote Skipped: automatic promotion).
+opx_check_steps() {
+  local got want="" s
+  got="$(k get fr "$1" -o json | python3 -c '
+import json, sys
+print(" ".join("%s:%s" % (s["name"], s["phase"]) for s in json.load(sys.stdin)["status"]["steps"]))')"
+  for s in $2; do
+    if [ "$s" = promote ]; then want="$want $s:Skipped"; else want="$want $s:Succeeded"; fi
+  done
+  [ "$got" = "${want# }" ] || fail "the FleetRollout's steps are [$got], want [${want# }]"
+  ok "every planned step present, in order, done once: ${want# }"
 }
 
 # ---------------------------------------------------------------- test flow

@@ -31,6 +31,10 @@ struct OperatorOptions {
   // /healthz fails while one reconcile has run longer than this (a stuck worker: the
   // kubelet restarts the pod and another replica takes the Lease).
   std::chrono::milliseconds stuck_after{std::chrono::minutes(5)};
+  // Fencing for writes that do not go through the Client (cutover providers: HAProxy's
+  // runtime API, DNS UPDATEs): called before each; false = this replica may not act (it
+  // can no longer prove its Lease), and the write is not made. Unset: always may.
+  std::function<bool()> may_act;
 };
 
 class Operator {
