@@ -37,6 +37,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --preset asan-ubsan -j1 --timeout 600
 
 step "end-to-end tests on the local cluster"
-ctest --preset ci -j1 -L e2e
+# The `extended` e2e tests (the rest of the fault scenarios) run with
+# `ctest --preset ci -L extended` or tests/e2e/fault-matrix.sh --extended: CI keeps a
+# representative part (one crash sequence, one failed-call set, the cut-off leader, the
+# reloaded front door) within its time budget.
+ctest --preset ci -j1 -L e2e -LE extended
 
 step "all tests passed"

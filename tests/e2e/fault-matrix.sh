@@ -2,16 +2,25 @@
 # The full fault matrix: tests/e2e/operator_faults.sh for every strategy x mode, on the
 # local cluster (brought up, or borrowed, as the e2e tests do), one table at the end.
 #
-#   tests/e2e/fault-matrix.sh [--write FILE]
+#   tests/e2e/fault-matrix.sh [--write FILE] [--extended]
 #
 # Environment: INGRESSX_BUILD_DIR (default build/ci: the operator binary and the hook
 # image come from there), INGRESSX_CLUSTER_DIR (default $INGRESSX_BUILD_DIR/cluster).
 # CI (scripts/test.sh, ctest -L e2e) runs two of the four rows: TempFleet crash and
-# BlueGreen error. --write FILE also writes the table (markdown) to FILE.
+# BlueGreen error. --write FILE also writes the table (markdown) to FILE. --extended also
+# runs the other fault scenarios: the cut-off leader, the reloaded front door, the broken
+# image, the apiserver down for 30 s.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-out=""
-[ "${1:-}" != --write ] || out="${2:?--write needs a file}"
+out="" extended=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --write) out="${2:?--write needs a file}"; shift ;;
+    --extended) extended=1 ;;
+    *) echo "fault-matrix: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 export INGRESSX_BUILD_DIR="${INGRESSX_BUILD_DIR:-$ROOT/build/ci}"
 export INGRESSX_CLUSTER_DIR="${INGRESSX_CLUSTER_DIR:-$INGRESSX_BUILD_DIR/cluster}"
 [ -x "$INGRESSX_BUILD_DIR/operator/ingressx-operator" ] ||
@@ -34,6 +43,13 @@ for strategy in TempFleet BlueGreen; do
     fi
   done
 done
+if [ $extended = 1 ]; then
+  for t in operator_cutoff operator_reload operator_broken_image operator_apiserver_down; do
+    log="$logs/$t.log"
+    echo "==> $t.sh (log $log)"
+    if "$ROOT/tests/e2e/$t.sh" >"$log" 2>&1; then grep '^ok' "$log" | tail -n 1; else rc=1; tail -n 20 "$log"; fi
+  done
+fi
 "$ROOT/tests/e2e/cluster-fixture.sh" down || rc=1
 table="| strategy | failpoint | action | fired in step | result | requests | failed |
 |---|---|---|---|---|---|---|

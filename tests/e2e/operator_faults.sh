@@ -6,9 +6,11 @@
 #
 #   operator_faults.sh STRATEGY MODE
 #     STRATEGY  TempFleet | BlueGreen
-#     MODE      crash : the operator runs with one failpoint armed to crash (_exit at once)
-#                       at its first hit; when it dies, the next failpoint of the sequence
-#                       is armed in a new operator, and so on through every write kind
+#     MODE      crash : every failpoint of the set is armed to crash (_exit at once) at its
+#                       first hit; the operator dies at the first write that hits one, a
+#                       new operator is started with the ones that have not fired, and so
+#                       on, until each has fired once (so every write kind gets a crash
+#                       just before and just after it, wherever in the rollout it comes)
 #               error : one operator with a failpoint per write kind armed to fail its call
 #                       once (the call itself is made by an "after" point: a write whose
 #                       answer was lost)
@@ -30,27 +32,16 @@ mode="${2:-crash}"
 case "$strategy" in TempFleet | BlueGreen) ;; *) fail "unknown strategy $strategy (TempFleet, BlueGreen)" ;; esac
 case "$mode" in crash | error) ;; *) fail "unknown mode $mode (crash, error)" ;; esac
 
-# The crash sequence follows a rollout's writes in order, so that each one is reached.
-if [ "$strategy" = TempFleet ]; then
-  crash_default="rollout-create.before=crash@1 rollout-create.after=crash@1
-    rollout-status.before=crash@1 rollout-status.after=crash@1 fleet-status.before=crash@1
-    fleet-apply.before=crash@1 fleet-apply.after=crash@1 fleet-status.after=crash@2
-    traffic.before=crash@1 traffic.after=crash@1 traffic.after=crash@1
-    fleet-apply.after=crash@1 traffic.before=crash@1 traffic.after=crash@1
-    fleet-delete.before=crash@1 fleet-delete.after=crash@1"
-else
-  crash_default="rollout-create.before=crash@1 rollout-create.after=crash@1
-    rollout-status.before=crash@1 rollout-status.after=crash@1 fleet-status.before=crash@1
-    fleet-apply.before=crash@1 fleet-apply.after=crash@1 fleet-status.after=crash@2
-    traffic.before=crash@1 traffic.after=crash@1 traffic.after=crash@1
-    fleet-delete.before=crash@1 fleet-delete.after=crash@1"
-fi
+crash_default="rollout-create.before rollout-create.after rollout-status.before
+  rollout-status.after fleet-status.before fleet-status.after fleet-apply.before
+  fleet-apply.after traffic.before traffic.after fleet-delete.before fleet-delete.after"
 plan="$(opx_plan "$strategy")"
 moves="$(opx_moves "$strategy")"
 error_default="rollout-create.after=error@1 rollout-status.before=error@1
   rollout-status.after=error@3 fleet-status.before=error@2 fleet-status.after=error@4
   fleet-apply.before=error@1 fleet-apply.after=error@1 traffic.before=error@1
   traffic.after=error@2 fleet-delete.before=error@1 fleet-delete.after=error@1"
+# shellcheck disable=SC2086 # word splitting wanted
 if [ "$mode" = crash ]; then read -r -a faults <<<"$(echo ${OPX_FAULTS:-$crash_default})"
 else read -r -a faults <<<"$(echo ${OPX_FAULTS:-$error_default})"; fi
 
@@ -67,16 +58,18 @@ splits_file="$OPX_TMP/splits"
 : >"$splits_file"
 record_split() { opx_record_split; }
 
-# One operator per failpoint of the crash sequence; all at once for errors.
-declare -a fired_at=()
-idx=0
+# Crash: the failpoints that have not fired yet, all armed; errors: all, with their @K.
+declare -A fired_at=()
 start_next() {
-  local spec=""
-  if [ "$mode" = crash ]; then
-    [ $idx -lt ${#faults[@]} ] && spec="${faults[$idx]}"
-  else
-    spec="$(IFS=';'; echo "${faults[*]}")"
-  fi
+  local spec="" f
+  for f in "${faults[@]}"; do
+    if [ "$mode" = crash ]; then
+      [ -n "${fired_at[$f]:-}" ] || spec="$spec;$f=crash@1"
+    else
+      spec="$spec;$f"
+    fi
+  done
+  spec="${spec#;}"
   opx_log "operator start $((OPX_OP_SEQ + 1)) with INGRESSX_FAILPOINTS='$spec'"
   INGRESSX_FAILPOINTS="$spec" OPX_START_NO_WAIT=1 opx_start_operator main "${OP_ARGS[@]}"
 }
@@ -100,11 +93,10 @@ while :; do
     unset "OPX_OP_PID[main]"
     [ "$mode" = crash ] || fail "the operator exited (status $rc) with only error failpoints armed; log ${OPX_OP_LOG[main]}"
     [ $rc = 86 ] || fail "the operator exited with status $rc, not 86 (a failpoint crash); log tail: $(tail -n 5 "${OPX_OP_LOG[main]}" | cut -c1-300)"
-    grep -q "failpoint ${faults[$idx]%%=*}: crash" "${OPX_OP_LOG[main]}" ||
-      fail "the operator exited 86 but its log does not show failpoint ${faults[$idx]%%=*}"
-    fired_at[$idx]="${step:-before the record}"
-    opx_log "failpoint ${faults[$idx]} fired during step '${step:--}': the operator is gone; a new one starts"
-    idx=$((idx + 1))
+    which="$(sed -n 's/.*"msg":"failpoint \([a-z.-]*\): crash".*/\1/p' "${OPX_OP_LOG[main]}" | tail -n 1)"
+    [ -n "$which" ] || fail "the operator exited 86 but its log names no failpoint crash"
+    fired_at[$which]="${step:-before the record}"
+    opx_log "failpoint $which fired during step '${step:--}': the operator is gone; a new one starts"
     start_next
   fi
   record_split
@@ -124,18 +116,13 @@ for _ in 1 2 3 4 5 6; do record_split; sleep 0.3; done
 opx_load_finish
 opx_print_rollout "$FR"
 
-# Every failpoint of the sequence fired.
-if [ "$mode" = error ]; then
-  log="${OPX_OP_LOG[main]}"
-  for i in "${!faults[@]}"; do
-    name="${faults[$i]%%=*}"
-    grep -q "failpoint $name: error" "$log" && fired_at[$i]="(see log)" ||
-      fail "failpoint ${faults[$i]} never fired; the run does not test it"
-  done
-else
-  [ $idx -eq ${#faults[@]} ] ||
-    fail "only $idx of ${#faults[@]} crash failpoints fired before the rollout ended; next was ${faults[$idx]}"
-fi
+# Every failpoint of the set fired.
+for f in "${faults[@]}"; do
+  if [ "$mode" = error ]; then
+    grep -q "failpoint ${f%%=*}: error" "${OPX_OP_LOG[main]}" && fired_at[$f]="(see log)"
+  fi
+  [ -n "${fired_at[$f]:-}" ] || fail "failpoint $f never fired before the rollout ended; the run does not test it"
+done
 
 opx_check_steps "$FR" "$plan"
 opx_check_moves "$moves"
@@ -146,9 +133,10 @@ print(sum(json.load(open(os.path.join(sys.argv[1], "load-%s.json" % n)))["Durati
 PY
 )"
 echo "fault table ($strategy, $mode; $requests requests, 0 failed, rollout ${wall} s):"
-printf '| %-22s | %-6s | %-20s | %-9s | %8s | %6s |\n' failpoint action "fired in step" result requests failed
-for i in "${!faults[@]}"; do
-  f="${faults[$i]}"
-  printf '| %-22s | %-6s | %-20s | %-9s | %8s | %6s |\n' "${f%%=*}" "${f#*=}" "${fired_at[$i]:-?}" Succeeded "$requests" 0
+printf '| %-22s | %-8s | %-20s | %-9s | %8s | %6s |\n' failpoint action "fired in step" result requests failed
+for f in "${faults[@]}"; do
+  action="${f#*=}"
+  [ "$mode" = crash ] && action=crash@1
+  printf '| %-22s | %-8s | %-20s | %-9s | %8s | %6s |\n' "${f%%=*}" "$action" "${fired_at[$f]}" Succeeded "$requests" 0
 done
 ok "$strategy rollout with ${#faults[@]} $mode failpoints: Succeeded in ${wall} s, every step once, the plan's moves only, 0 failed of $requests requests"
