@@ -297,6 +297,10 @@ EOF
 
 # The controller-manager and the scheduler serve only /healthz, /readyz and /livez on
 # loopback (always allowed), so they get no authentication/authorization kubeconfig.
+# --node-monitor-grace-period 120 s (default 40 s): the one node's heartbeats go through the
+# apiserver; an apiserver restarted or down for a while (tests/e2e/operator_apiserver_down.sh:
+# 30 s down + ~15 s start on 2 cores) must not make the node NotReady and its pods'
+# endpoints vanish, which would be the test cluster's outage, not the operator's.
 start_controller_manager() {
   local bin="$1" port="$2" kc
   kc="$(component_kubeconfig kube-controller-manager)"
@@ -309,6 +313,7 @@ start_controller_manager() {
     --service-account-private-key-file="$PKI_DIR/sa.key" --root-ca-file="$PKI_DIR/ca.crt" \
     --cluster-signing-cert-file="$PKI_DIR/ca.crt" --cluster-signing-key-file="$PKI_DIR/ca.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" --cluster-cidr="$POD_CIDR" --allocate-node-cidrs=false \
+    --node-monitor-grace-period=120s \
     --profiling=false --v=1
 }
 
