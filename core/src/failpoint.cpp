@@ -85,6 +85,7 @@ std::map<std::string, Point> parse(const std::string& spec) {
   return out;
 }
 
+#if INGRESSX_FAILPOINTS_ENABLED
 void arm_from_env() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -94,6 +95,7 @@ void arm_from_env() {
     spdlog::warn("failpoints armed: {}", env);
   });
 }
+#endif
 
 }  // namespace
 
