@@ -14,21 +14,13 @@ opx_setup
 opx_prepare TempFleet '[{weight: 50, pause: 5s}, {weight: 100}]'
 opx_start_operator main
 opx_fleet_up edge-primary edge
-: >"$OPX_TMP/splits"
-opx_load_start_all
-sleep 3
-opx_record_split
-opx_record_split
+opx_load_start_recording
 opx_start_rollout 2
-t0=$SECONDS phase="" step="" last="" down_done=0 down_pid=""
+t0=$SECONDS phase="" step="" down_done=0 down_pid=""
 while [ $((SECONDS - t0)) -lt 900 ]; do
   opx_record_split
-  st="$(k get fr "$OPX_FR" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="$phase|$step"
-  phase="${st%%|*}" step="${st#*|}"
-  if [ "$st" != "$last" ]; then
-    opx_log "FleetRollout $OPX_FR +$((SECONDS - t0))s phase=${phase:-?} step=${step:--} | $(opx_haproxy_summary 2>&1)"
-    last="$st"
-  fi
+  opx_poll_rollout "$OPX_FR" "$t0"
+  phase="$OPX_PHASE" step="$OPX_STEP"
   if [ $down_done = 0 ] && [ "$step" = drain-primary ]; then
     down_done=1
     opx_log "kube-apiserver down for 30 s (dev/cluster restart-apiserver --down 30)"

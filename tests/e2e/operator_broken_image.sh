@@ -14,23 +14,18 @@ opx_start_operator main
 opx_fleet_up edge-blue edge-blue
 k patch pf "$OPX_FLEET" --type merge -p '{"spec":{"strategy":{"progressDeadline":"40s"}}}' >/dev/null ||
   fail "could not set progressDeadline"
-: >"$OPX_TMP/splits"
-opx_load_start_all
-sleep 3
-opx_record_split
-opx_record_split
+opx_load_start_recording
 k patch pf "$OPX_FLEET" --type json -p \
   '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"localhost/ingressx/does-not-exist:v9"}]' >/dev/null ||
   fail "could not set the broken image"
 opx_log "template: image localhost/ingressx/does-not-exist:v9 (not on the node)"
 OPX_REV="$(opx_wait_update_revision "$OPX_REV0" 30)"
 OPX_FR="$(opx_rollout_of "$OPX_REV" 30)"
-t0=$SECONDS phase="" last=""
+t0=$SECONDS phase=""
 while [ $((SECONDS - t0)) -lt 300 ]; do
   opx_record_split
-  st="$(k get fr "$OPX_FR" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="|"
-  phase="${st%%|*}"
-  [ "$st" != "$last" ] && { opx_log "FleetRollout $OPX_FR +$((SECONDS - t0))s $st | $(opx_haproxy_summary 2>&1)"; last="$st"; }
+  opx_poll_rollout "$OPX_FR" "$t0"
+  phase="$OPX_PHASE"
   case "$phase" in Succeeded | Failed | Aborted) break ;; esac
   sleep 0.3
 done

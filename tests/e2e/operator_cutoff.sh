@@ -42,21 +42,13 @@ opx_start_operator b --leader-election-id "$LEASE"
 opx_fleet_up edge-primary edge
 [ "$(master b)" = 0 ] || fail "operator b leads; a should"
 
-: >"$OPX_TMP/splits"
-opx_load_start_all
-sleep 3
-opx_record_split
-opx_record_split
+opx_load_start_recording
 opx_start_rollout 2
-t0=$SECONDS phase="" step="" last="" cut_at="" a_gone_at="" b_led_at=""
+t0=$SECONDS phase="" step="" cut_at="" a_gone_at="" b_led_at=""
 while [ $((SECONDS - t0)) -lt 900 ]; do
   opx_record_split
-  st="$(k get fr "$OPX_FR" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="|"
-  phase="${st%%|*}" step="${st#*|}"
-  if [ "$st" != "$last" ]; then
-    opx_log "FleetRollout $OPX_FR +$((SECONDS - t0))s phase=${phase:-?} step=${step:--} | $(opx_haproxy_summary 2>&1)"
-    last="$st"
-  fi
+  opx_poll_rollout "$OPX_FR" "$t0"
+  phase="$OPX_PHASE" step="$OPX_STEP"
   if [ -z "$cut_at" ] && [ "$step" = shift-to-temp/1 ]; then
     sleep 2 # the move is made; its pause runs
     iptables -I INPUT -i lo -p tcp --dport "$fwd_port" -j DROP

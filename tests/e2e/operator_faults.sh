@@ -54,10 +54,6 @@ opx_start_operator main "${OP_ARGS[@]}"
 if [ "$strategy" = TempFleet ]; then opx_fleet_up edge-primary edge; else opx_fleet_up edge-blue edge-blue; fi
 opx_stop_operator main TERM
 
-splits_file="$OPX_TMP/splits"
-: >"$splits_file"
-record_split() { opx_record_split; }
-
 # Crash: the failpoints that have not fired yet, all armed; errors: all, with their @K.
 declare -A fired_at=()
 start_next() {
@@ -74,16 +70,13 @@ start_next() {
   INGRESSX_FAILPOINTS="$spec" OPX_START_NO_WAIT=1 opx_start_operator main "${OP_ARGS[@]}"
 }
 
-opx_load_start_all
-sleep 3
-record_split
-record_split
+opx_load_start_recording
 rev=$((OPX_REV0 + 1))
 FR="$OPX_FLEET-r$rev"
 start_next
 opx_change_template 2
 t0=$SECONDS
-phase="" step="" last=""
+phase="" step=""
 while :; do
   [ $((SECONDS - t0)) -lt 900 ] || fail "FleetRollout $FR not finished after 900 s (phase '$phase', step '$step')"
   pid="${OPX_OP_PID[main]:-}"
@@ -99,20 +92,16 @@ while :; do
     opx_log "failpoint $which fired during step '${step:--}': the operator is gone; a new one starts"
     start_next
   fi
-  record_split
-  st="$(k get fr "$FR" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="|"
-  phase="${st%%|*}" step="${st#*|}"
-  if [ "$st" != "$last" ]; then
-    opx_log "FleetRollout $FR +$((SECONDS - t0))s phase=${phase:-?} step=${step:--} | $(opx_haproxy_summary 2>&1)"
-    last="$st"
-  fi
+  opx_record_split
+  opx_poll_rollout "$FR" "$t0"
+  phase="$OPX_PHASE" step="$OPX_STEP"
   case "$phase" in Succeeded | Failed | Aborted) break ;; esac
   sleep 0.3
 done
 wall=$((SECONDS - t0))
 [ "$phase" = Succeeded ] || fail "FleetRollout $FR ended $phase: $(k get fr "$FR" -o jsonpath='{.status.message}')"
 # The fleet settles (idle): the last splits are recorded.
-for _ in 1 2 3 4 5 6; do record_split; sleep 0.3; done
+for _ in 1 2 3 4 5 6; do opx_record_split; sleep 0.3; done
 opx_load_finish
 opx_print_rollout "$FR"
 

@@ -634,6 +634,28 @@ opx_record_split() {
     opx_log "HAProxy serves: ${OPX_SPLIT_CAND:-nothing}"
   fi
 }
+# opx_poll_rollout FR T0 : one look at FR: its phase and current step into OPX_PHASE and
+# OPX_STEP (unchanged when it cannot be read), a log line when either changed (+seconds
+# since T0, and the front door's servers). For the callers' own watch loops.
+OPX_PHASE="" OPX_STEP="" OPX_POLL_LAST="-"
+opx_poll_rollout() {
+  local st
+  st="$(k get fr "$1" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="$OPX_PHASE|$OPX_STEP"
+  OPX_PHASE="${st%%|*}" OPX_STEP="${st#*|}"
+  if [ "$st" != "$OPX_POLL_LAST" ]; then
+    opx_log "FleetRollout $1 +$((SECONDS - $2))s phase=${OPX_PHASE:-?} step=${OPX_STEP:--} | $(opx_haproxy_summary 2>&1)"
+    OPX_POLL_LAST="$st"
+  fi
+}
+# opx_load_start_recording : the load on, then the split HAProxy serves recorded as the
+# first line of $OPX_TMP/splits (opx_record_split from here on, opx_check_moves at the end).
+opx_load_start_recording() {
+  : >"$OPX_TMP/splits"
+  opx_load_start_all
+  sleep 3
+  opx_record_split
+  opx_record_split
+}
 # opx_check_moves WANT : the recorded splits, joined by "|", are exactly WANT (the plan's
 # moves: none missing, none repeated, nothing half-made in between).
 opx_check_moves() {
