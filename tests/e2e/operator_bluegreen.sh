@@ -12,12 +12,12 @@ opx_prepare BlueGreen '[{weight: 50, pause: 5s}, {weight: 100}]'
 opx_start_operator main
 opx_fleet_up edge-blue edge-blue
 
-opx_load_start_all
-sleep 3
+opx_load_start_recording
 opx_mark_requests main
 opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 480
 opx_load_finish
+opx_check_plan BlueGreen "$OPX_FR"
 
 opx_wait_traffic_on edge-green edge-green 10
 opx_assert_fleet_pods edge-green 2 3 60

@@ -57,11 +57,11 @@ opx_log "operator $follower holds the Lease ('$(holder)') ${took} s after the le
 awk -v t="$took" 'BEGIN { exit !(t <= 25) }' || fail "hand-over took $took s, more than the lease duration 15 s + retry (limit 25 s)"
 ok "hand-over in $took s (lease duration 15 s, retry period 2 s)"
 
-opx_load_start_all
-sleep 3
+opx_load_start_recording
 opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 480
 opx_load_finish
+opx_check_plan TempFleet "$OPX_FR"
 opx_wait_gone deploy/edge-temp 60
 opx_assert_fleet_pods edge 2 3 90
 opx_wait_traffic_on edge-primary edge 10

@@ -343,6 +343,8 @@ opx_watch_rollout() {
   while [ $SECONDS -lt $deadline ]; do
     st="$(k get fr "$fr" -o jsonpath='{.status.phase}|{.status.currentStep}' 2>/dev/null)" || st="|"
     phase="${st%%|*}" step="${st#*|}"
+    # Recording the moves (opx_load_start_recording) goes on while the rollout is watched.
+    [ ! -e "$OPX_TMP/splits" ] || opx_record_split
     if [ "$phase/$step" != "$last" ]; then
       opx_log "FleetRollout $fr +$((SECONDS - t0))s phase=${phase:-?} step=${step:--} | $(opx_haproxy_summary 2>&1)"
       last="$phase/$step"
@@ -633,6 +635,15 @@ opx_record_split() {
     echo "$OPX_SPLIT_CAND" >>"$OPX_TMP/splits"
     opx_log "HAProxy serves: ${OPX_SPLIT_CAND:-nothing}"
   fi
+}
+# opx_check_plan STRATEGY FR : after a rollout of opx_plan's shape (two cutover steps, 50
+# then 100) recorded from opx_load_start_recording: FR's steps and HAProxy's moves are the
+# plan's (opx_check_steps, opx_check_moves).
+opx_check_plan() {
+  local _
+  for _ in 1 2 3 4 5 6; do opx_record_split; sleep 0.3; done
+  opx_check_steps "$2" "$(opx_plan "$1")"
+  opx_check_moves "$(opx_moves "$1")"
 }
 # opx_poll_rollout FR T0 : one look at FR: its phase and current step into OPX_PHASE and
 # OPX_STEP (unchanged when it cannot be read), a log line when either changed (+seconds

@@ -28,11 +28,11 @@ kill_on_step() {
   opx_start_operator main
 }
 
-opx_load_start_all
-sleep 3
+opx_load_start_recording
 opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 900 kill_on_step
 opx_load_finish
+opx_check_plan TempFleet "$OPX_FR"
 
 opx_wait_gone deploy/edge-temp 60
 opx_wait_gone svc/edge-temp 30

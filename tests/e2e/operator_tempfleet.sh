@@ -14,12 +14,12 @@ opx_prepare TempFleet '[{weight: 50, pause: 5s}, {weight: 100}]'
 opx_start_operator main
 opx_fleet_up edge-primary edge
 
-opx_load_start_all
-sleep 3
+opx_load_start_recording
 opx_mark_requests main
 opx_start_rollout 2
 opx_watch_rollout "$OPX_FR" Succeeded 480
 opx_load_finish
+opx_check_plan TempFleet "$OPX_FR"
 
 opx_wait_gone deploy/edge-temp 60
 opx_wait_gone svc/edge-temp 30
