@@ -248,22 +248,17 @@ struct Operator::Impl {
           result = "requeue_after";
         }
       } catch (const Error& e) {
-        if (!e.is_conflict())
-          throw_to_backoff(*key, e, result);
-        else {
+        if (e.is_conflict()) {
           // A conditional write lost to a newer version (ours from this pass, or another
           // writer's): nothing was overwritten; look again at the fresh objects.
           spdlog::info("reconcile {}: {}; re-reading", *key, e.what());
           queue.add_after(*key, Millis{200});
           result = "conflict";
+        } else {
+          result = retry_with_backoff(*key, e);
         }
       } catch (const std::exception& e) {
-        const int n = ++failures[*key];
-        const Millis backoff{std::min<int64_t>(30000, 500LL << std::min(n, 6))};
-        spdlog::error("reconcile {} failed (attempt {}), retrying in {} ms: {}", *key, n,
-                      backoff.count(), e.what());
-        queue.add_after(*key, backoff);
-        result = "error";
+        result = retry_with_backoff(*key, e);
       }
       watchdog.end();
       queue.done(*key);
@@ -277,13 +272,14 @@ struct Operator::Impl {
     for (auto& [k, a] : analysis) a->stop();
   }
 
-  void throw_to_backoff(const std::string& key, const std::exception& e, std::string& result) {
+  // A failed reconcile: look again after 1 s doubling to 30 s; returns the metrics result.
+  std::string retry_with_backoff(const std::string& key, const std::exception& e) {
     const int n = ++failures[key];
     const Millis backoff{std::min<int64_t>(30000, 500LL << std::min(n, 6))};
     spdlog::error("reconcile {} failed (attempt {}), retrying in {} ms: {}", key, n,
                   backoff.count(), e.what());
     queue.add_after(key, backoff);
-    result = "error";
+    return "error";
   }
 
   std::optional<std::string> unhealthy() const { return watchdog.stuck(); }
