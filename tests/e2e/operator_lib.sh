@@ -242,6 +242,7 @@ opx_nginx_configmap() {
 # OPX_CUTOVER_BLOCK (its flow-style block, e.g. {provider: rfc2136, rfc2136: {...}}) are
 # set; the Service port is OPX_SERVICE_PORT (default 80).
 OPX_SERVICE_PORT=80
+OPX_MIN_DRAIN=2s  # the fleet's proxy.drain.minDrain
 OPX_CUTOVER_TYPE="" OPX_CUTOVER_BLOCK="" OPX_CUTOVER=""
 OPX_NGINX_ACCESS_LOG=""  # see data/operator-nginx-configmap.yaml
 opx_render_fleet() {
