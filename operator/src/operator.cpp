@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "executor.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
@@ -26,9 +27,6 @@ namespace ingressx::op {
 
 namespace {
 
-const ResourceRef kFleets{"ingressx.io", "v1alpha1", "proxyfleets", true, "ProxyFleet"};
-const ResourceRef kRollouts{"ingressx.io", "v1alpha1", "fleetrollouts", true, "FleetRollout"};
-const ResourceRef kPdbs{"policy", "v1", "poddisruptionbudgets", true, "PodDisruptionBudget"};
 constexpr const char* kController = "proxyfleet";
 
 std::string key_of(const std::string& ns, const std::string& name) {
@@ -45,58 +43,6 @@ std::string label(const json& obj, const std::string& k) {
 
 const std::vector<std::string> kRoles = {"primary", "temp", "blue", "green"};
 
-// CutoverReady: whether the cutover provider answers (reads the split and takes changes).
-// False names what failed: the provider's configuration, reading the split, or moving it.
-struct CutoverCondition {
-  bool ok = true;
-  std::string reason, message;
-};
-CutoverCondition cutover_condition(const Snapshot& s) {
-  if (!s.cutover_error.empty())
-    return {false, "ApplyFailed",
-            "moving traffic failed " + std::to_string(s.cutover_failures) +
-                (s.cutover_failures == 1 ? " time" : " times") +
-                " in a row; traffic stays where it is and the operator retries with backoff "
-                "(2 s doubling to 60 s): " +
-                s.cutover_error};
-  if (!s.traffic)
-    return {false, "ReadFailed",
-            "the traffic split cannot be read; traffic stays where it is: " + s.traffic_error};
-  return {true, "ProviderAnswers", "the cutover provider answers"};
-}
-
-json conditions_for(const FleetState& st, const Snapshot& s, int64_t gen, const json& old_status,
-                    const std::string& now) {
-  struct C {
-    const char* type;
-    bool on;
-    std::string reason, message;
-  };
-  const auto cut = cutover_condition(s);
-  const std::vector<C> cs = {
-      {"Ready", st.phase == "Ready", "", ""},
-      {"Progressing", st.phase == "Progressing" || st.phase == "Paused", "", ""},
-      {"Degraded", st.phase == "Degraded", "", ""},
-      {"Paused", st.phase == "Paused", "", ""},
-      {"CutoverReady", cut.ok, cut.reason, cut.message}};
-  json out = json::array();
-  for (const auto& c : cs) {
-    const std::string status = c.on ? "True" : "False";
-    std::string reason = !c.reason.empty() ? c.reason : st.phase.empty() ? "Unknown" : st.phase;
-    std::string since = now;
-    for (const auto& o : old_status.value("conditions", json::array()))
-      if (o.value("type", "") == c.type && o.value("status", "") == status)
-        since = o.value("lastTransitionTime", now);
-    out.push_back({{"type", c.type},
-                   {"status", status},
-                   {"reason", reason},
-                   {"message", (c.reason.empty() ? st.message : c.message).substr(0, 4096)},
-                   {"observedGeneration", gen},
-                   {"lastTransitionTime", since}});
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Operator::Impl {
@@ -110,17 +56,8 @@ struct Operator::Impl {
   std::unique_ptr<HttpTransport> http;
   std::map<std::string, std::unique_ptr<AnalysisRunner>> analysis;
   std::map<std::string, int> failures;
-  // Failed cutover apply() calls per fleet: cleared by the next success.
-  struct CutoverFailure {
-    std::string error;
-    int count = 0;
-    std::chrono::steady_clock::time_point next;  // the backoff runs out
-  };
-  std::map<std::string, CutoverFailure> cutover_failures;
   std::map<std::string, std::string> last_log;  // the last decision logged per fleet
-  // resourceVersion of our last write per object ("Kind ns/name"): when the informer has
-  // exactly that version, its copy is fresh and no GET is needed.
-  std::map<std::string, std::string> written_rv;
+  Executor exec;
 
   Watchdog watchdog{std::chrono::duration_cast<Millis>(opts.stuck_after),
                     [] { return std::chrono::steady_clock::now(); }};
@@ -136,27 +73,30 @@ struct Operator::Impl {
     return true;
   }
 
-  void remember(const std::string& ns, const std::string& name, const std::string& kind,
-                const json& obj) {
-    written_rv[kind + " " + ns + "/" + name] =
-        obj.value("metadata", json::object()).value("resourceVersion", "");
-  }
   // The object as it is now: the informer's copy when it has our last write (or when we
   // never wrote it and it is there), else a GET (the cache may lag our own write).
   std::optional<json> fresh(const ResourceRef& ref, Informer& inf, const std::string& ns,
                             const std::string& name) {
     auto cached = inf.get(ns, name);
-    auto it = written_rv.find(ref.kind + " " + ns + "/" + name);
-    if (cached && (it == written_rv.end() ||
-                   cached->at("metadata").value("resourceVersion", "") == it->second))
+    const std::string written = exec.written_version(ref.kind, ns, name);
+    if (cached &&
+        (written.empty() || cached->at("metadata").value("resourceVersion", "") == written))
       return cached;
     auto got = client.try_get(ref, ns, name);
-    if (got) remember(ns, name, ref.kind, *got);
+    if (got) exec.remember(ref.kind, ns, name, *got);
     return got;
   }
 
   Impl(Client& c, OperatorOptions o, Clock& cl, OperatorMetrics& m, EventRecorder& e)
-      : client(c), opts(std::move(o)), clock(cl), metrics(m), events(e) {
+      : client(c),
+        opts(std::move(o)),
+        clock(cl),
+        metrics(m),
+        events(e),
+        exec(c, e, cl, m,
+             ExecutorOptions{opts.field_manager, opts.hook_image,
+                             std::chrono::duration_cast<Millis>(opts.traffic_resync),
+                             opts.may_act}) {
     RestConfig plain;
     plain.server = "http://pods.invalid";  // requests use absolute URLs
     plain.source = "in-pod endpoints";
@@ -284,15 +224,6 @@ struct Operator::Impl {
 
   std::optional<std::string> unhealthy() const { return watchdog.stuck(); }
 
-  // Provider writes are fenced like API writes (Client::set_write_guard).
-  void fence(const std::string& provider_name) const {
-    if (opts.may_act && !opts.may_act())
-      throw Error(Error::Kind::kTransport,
-                  provider_name +
-                      ": move not made: this replica no longer holds the leader "
-                      "Lease (fenced)");
-  }
-
   std::vector<json> rollouts_of(const std::string& ns, const std::string& name) {
     std::vector<json> out;
     for (auto& fr : rollouts->list())
@@ -342,12 +273,14 @@ struct Operator::Impl {
     if (!fleets->get(ns, name)) {
       metrics.forget_fleet(ns, name);
       analysis.erase(key);
+      exec.forget(key);
       return std::nullopt;
     }
     auto pf_opt = fresh(kFleets, *fleets, ns, name);
     if (!pf_opt) {
       metrics.forget_fleet(ns, name);
       analysis.erase(key);
+      exec.forget(key);
       return std::nullopt;
     }
     const json& pf = *pf_opt;
@@ -364,7 +297,7 @@ struct Operator::Impl {
       st.phase = "Degraded";
       st.message = std::string("invalid spec: ") + e.what();
       events.record(pf, "Warning", "InvalidSpec", "Reconcile", e.what());
-      write_fleet_status(pf, st, {}, gen);
+      exec.write_fleet_status(pf, st, {}, gen);
       return std::nullopt;
     }
     const json tpl = pf["spec"].value("template", json::object());
@@ -510,13 +443,7 @@ struct Operator::Impl {
     } else {
       s.traffic_error = why_not;
     }
-    if (auto cf = cutover_failures.find(key); cf != cutover_failures.end()) {
-      s.cutover_error = cf->second.error;
-      s.cutover_failures = cf->second.count;
-      s.cutover_retry_in = std::max(
-          Millis{0},
-          std::chrono::duration_cast<Millis>(cf->second.next - std::chrono::steady_clock::now()));
-    }
+    exec.report_cutover_failures(key, s);
     auto& runner = analysis[key];
     if (!runner) runner = std::make_unique<AnalysisRunner>();
     if (s.rollout && !s.rollout->current_step.empty())
@@ -528,284 +455,20 @@ struct Operator::Impl {
       last_log[key] = d.log;
     }
 
-    // Create the rollout record first: everything after refers to it.
-    std::optional<json> created;
-    if (d.rollout && d.new_rollout) {
-      try {
-        failpoint::hit("rollout-create.before");
-        created = client.create(kRollouts, ns, rollout_object(*d.rollout, pf, tpl));
-        remember(ns, d.rollout->name, "FleetRollout", *created);
-        failpoint::hit("rollout-create.after");
-        spdlog::info("{}: created FleetRollout {} (revision {}, {})", key, d.rollout->name,
-                     d.rollout->revision, d.rollout->trigger);
-      } catch (const Error& e) {
-        if (!e.is_already_exists()) throw;
-        // It exists but we did not see it: look again rather than overwrite its record.
-        spdlog::info("{}: FleetRollout {} exists already; re-reading", key, d.rollout->name);
-        return Millis{500};
-      }
-    }
-    std::optional<Millis> extra_requeue;
-    for (const auto& a : d.actions) {
-      if (auto* e = std::get_if<EnsureFleet>(&a)) {
-        json t = tpl;
-        if (e->hash != s.template_hash) {
-          bool found = false;
-          for (const auto& fr : frs)
-            if (fr["spec"].value("templateHash", "") == e->hash) {
-              t = fr["spec"].value("template", json::object());
-              found = true;
-            }
-          if (!found)
-            throw Error(Error::Kind::kNotFound,
-                        "ProxyFleet " + key + ": the template of revision " +
-                            std::to_string(e->revision) + " is not in the FleetRollout history");
-        }
-        auto objs = fleet_objects(pf, e->fleet, e->role, t, e->revision, e->hash, opts.hook_image);
-        failpoint::hit("fleet-apply.before");
-        client.apply(refs::kServices, ns, objs.service, opts.field_manager, true);
-        client.apply(kPdbs, ns, objs.pdb, opts.field_manager, true);
-        client.apply(refs::kDeployments, ns, objs.deployment, opts.field_manager, true);
-        failpoint::hit("fleet-apply.after");
-        spdlog::info("{}: applied fleet {} ({}) at revision {}", key, e->fleet, e->role,
-                     e->revision);
-      } else if (auto* del = std::get_if<DeleteFleet>(&a)) {
-        failpoint::hit("fleet-delete.before");
-        client.remove(refs::kDeployments, ns, del->fleet);
-        client.remove(refs::kServices, ns, del->fleet);
-        client.remove(kPdbs, ns, del->fleet);
-        failpoint::hit("fleet-delete.after");
-        spdlog::info("{}: deleting fleet {}", key, del->fleet);
-        // Take the fleet out of the provider too (HAProxy: maint, no address), so a later
-        // Service that reuses its address never gets its traffic. The fleets that carry
-        // traffic now are passed unchanged.
-        if (provider && s.traffic) {
-          std::vector<TrafficTarget> targets;
-          const json svc_ports =
-              pf["spec"].value("service", json::object()).value("ports", json::array());
-          const int port = svc_ports.empty() ? 80 : svc_ports[0].value("port", 80);
-          bool ok = true;
-          for (const auto& [f, w] : *s.traffic) {
-            if (f == del->fleet || w == 0) continue;
-            auto it = s.fleets.find(f);
-            if (it == s.fleets.end() || it->second.address.empty())
-              ok = false;
-            else
-              targets.push_back({f, role_of_fleet(name, f), w, it->second.address, port});
-          }
-          targets.push_back({del->fleet, del->role, 0, "", port});
-          if (ok && targets.size() > 1) {
-            try {
-              fence(provider->name());
-              provider->apply(targets);
-            } catch (const Error& e) {
-              spdlog::warn("{}: taking {} out of {} failed: {}", key, del->fleet, provider->name(),
-                           e.what());
-            }
-          }
-        }
-      } else if (auto* t = std::get_if<SetTraffic>(&a)) {
-        if (!provider) continue;
-        const json svc_ports =
-            pf["spec"].value("service", json::object()).value("ports", json::array());
-        const int port = svc_ports.empty() ? 80 : svc_ports[0].value("port", 80);
-        std::string summary;
-        for (const auto& e : t->split)
-          summary += (summary.empty() ? "" : " ") + e.fleet + "=" + std::to_string(e.weight);
-        const auto t0 = std::chrono::steady_clock::now();
-        try {
-          // All or nothing: a move whose receiving half has no address is not made at all
-          // (sending only the lowering half would leave nothing serving).
-          const auto targets = traffic_targets(name, t->split, s.fleets, port);
-          fence(provider->name());
-          failpoint::hit("traffic.before");
-          auto back = provider->apply(targets);
-          failpoint::hit("traffic.after");
-          const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now() - t0)
-                              .count();
-          // For DNS providers apply() returns once every authoritative server answers the
-          // new data, so this is the step's convergence time.
-          spdlog::info("{}: traffic set to {} via {} in {} ms", key, summary, provider->name(), ms);
-          events.record(
-              pf, "Normal", "TrafficShifted", "Cutover",
-              "traffic " + summary + " (provider answered in " + std::to_string(ms) + " ms)");
-          if (cutover_failures.erase(key))
-            spdlog::info("{}: cutover provider {} answers again", key, provider->name());
-        } catch (const std::exception& e) {
-          auto& cf = cutover_failures[key];
-          cf.error = e.what();
-          cf.count++;
-          const Millis backoff = cutover_backoff(cf.count);
-          cf.next = std::chrono::steady_clock::now() + backoff;
-          spdlog::warn("{}: moving traffic to {} failed ({} in a row, next try in {} ms): {}", key,
-                       summary, cf.count, backoff.count(), e.what());
-          events.record(pf, "Warning", "TrafficShiftFailed", "Cutover", e.what());
-          extra_requeue = backoff;
-        }
-      } else if (auto* an = std::get_if<Analyze>(&a)) {
-        auto it = s.fleets.find(an->fleet);
-        auto svc = services->get(ns, an->fleet);
-        if (it != s.fleets.end() && svc)
-          runner->ensure(an->key, it->second.address, probes_from(pf, *svc));
-      } else if (auto* ev = std::get_if<RecordEvent>(&a)) {
-        events.record(pf, ev->type, ev->reason, "Rollout", ev->note);
-      } else if (auto* rt = std::get_if<RestoreTemplate>(&a)) {
-        failpoint::hit("template-restore.before");
-        restore_template(pf, frs, rt->revision, digest);
-        failpoint::hit("template-restore.after");
-        // The fleet changed: its status is written by the next pass, on the new version.
-        if (d.rollout)
-          write_rollout_status(*d.rollout, created ? &*created : rollout_obj, gen, ns, name);
-        return Millis{0};
-      }
-    }
-
-    // The rollout record first, then the fleet's: a fleet status never names a step or an
-    // outcome the rollout record does not have.
-    if (d.rollout)
-      write_rollout_status(*d.rollout, created ? &*created : rollout_obj, gen, ns, name);
-    write_fleet_status(pf, d.state, s, gen);
-    metrics.set_rollout_phase(ns, name, d.state.phase);
-    if (s.traffic)
-      for (const auto& [f, w] : *s.traffic) metrics.set_traffic_weight(ns, name, f, w);
-    for (const auto& [f, o] : s.fleets)
-      if (o.active_connections) metrics.set_active_connections(ns, name, f, *o.active_connections);
-    if (d.rollout && d.rollout->finished()) prune_history(pf, rollouts_of(ns, name), d.state);
-    // A failed apply() waits out its backoff even when the engine asked to come back at once.
-    std::optional<Millis> after = extra_requeue ? extra_requeue : d.requeue_after;
-    if (!after && running) after = Millis{5000};
-    // Level-triggered traffic: with a provider, look again within traffic_resync whatever
-    // the step (a failed apply() still waits out its backoff before moving traffic again).
-    if (provider) {
-      const Millis resync = std::chrono::duration_cast<Millis>(opts.traffic_resync);
-      if (!after || *after > resync) after = resync;
-    }
-    return after;
-  }
-
-  void restore_template(const json& pf, const std::vector<json>& frs, int64_t revision,
-                        const std::string& digest) {
-    const std::string ns = pf["metadata"].value("namespace", "");
-    const std::string name = pf["metadata"].value("name", "");
-    for (const auto& fr : frs) {
-      if (fr["spec"].value("revision", int64_t{0}) != revision) continue;
-      json updated = pf;
-      updated["spec"]["template"] = fr["spec"]["template"];
-      updated["spec"].erase("undoTo");
-      updated["metadata"]["annotations"]["ingressx.io/undo"] =
-          std::to_string(revision) + ":" +
-          template_hash(fr["spec"]["template"], digest).substr(0, 13);
-      updated.erase("status");
-      client.update(kFleets, ns, updated);
-      events.record(pf, "Normal", "UndoStarted", "Undo",
-                    "restored the template of revision " + std::to_string(revision));
-      return;
-    }
-    events.record(pf, "Warning", "UndoRevisionNotFound", "Undo",
-                  "revision " + std::to_string(revision) +
-                      " is not in the rollout history; spec.undoTo cleared without change");
-    client.patch(kFleets, ns, name, PatchType::kMerge, {{"spec", {{"undoTo", nullptr}}}});
-  }
-
-  void write_rollout_status(const RolloutRecord& r, const json* existing, int64_t gen,
-                            const std::string& ns, const std::string& fleet) {
-    json status = rollout_status(r, gen);
-    const bool same_object = existing && existing->at("metadata").value("name", "") == r.name;
-    if (same_object && existing->value("status", json::object()) == status) return;
-    const std::string old_phase =
-        same_object ? existing->value("status", json::object()).value("phase", "") : "";
-    // Conditional on the version this pass read (or created): a stale writer (a deposed
-    // leader, a pass that raced another) gets 409 Conflict instead of overwriting.
-    json patch = {{"status", status}};
-    if (same_object) {
-      const std::string rv = existing->at("metadata").value("resourceVersion", "");
-      if (!rv.empty()) patch["metadata"] = {{"resourceVersion", rv}};
-    }
-    failpoint::hit("rollout-status.before");
-    remember(ns, r.name, "FleetRollout",
-             client.patch(kRollouts, ns, r.name, PatchType::kMerge, patch, "status"));
-    failpoint::hit("rollout-status.after");
-    if (r.finished() && old_phase != r.phase && r.started_at && r.finished_at) {
-      const double secs = std::chrono::duration<double>(*r.finished_at - *r.started_at).count();
-      metrics.rollout_finished(ns, fleet,
-                               r.strategy == StrategyType::kTempFleet ? "TempFleet" : "BlueGreen",
-                               r.phase, secs);
-      spdlog::info("{}/{}: rollout {} {} in {:.1f} s", ns, fleet, r.name, r.phase, secs);
-    }
-  }
-
-  void write_fleet_status(const json& pf, const FleetState& st, const Snapshot& s, int64_t gen) {
-    const std::string ns = pf["metadata"].value("namespace", "");
-    const std::string name = pf["metadata"].value("name", "");
-    const json old = pf.value("status", json::object());
-    json status = {{"observedGeneration", gen},
-                   {"phase", st.phase.empty() ? "Pending" : st.phase},
-                   {"message", st.message.substr(0, 32768)},
-                   {"currentRevision", st.current_revision},
-                   {"currentTemplateHash", st.current_hash},
-                   {"updateRevision", st.update_revision},
-                   {"updateTemplateHash", st.update_hash},
-                   {"activeFleet", st.active_fleet},
-                   {"currentRollout", st.current_rollout},
-                   {"observedPromote", st.observed_promote},
-                   {"observedRetry", st.observed_retry}};
-    json split = json::array();
-    std::string summary;
-    if (s.traffic) {
-      for (const auto& [f, w] : *s.traffic) {
-        if (w == 0 && !s.fleets.count(f)) continue;
-        split.push_back({{"fleet", f}, {"weight", w}});
-        summary += (summary.empty() ? "" : " ") + f + "=" + std::to_string(w);
-      }
-    }
-    status["trafficSplit"] = split;
-    status["trafficSummary"] = s.traffic ? summary : std::string("unknown");
-    json fl = json::array();
-    for (const auto& [f, o] : s.fleets) {
-      json e = {{"name", f},
-                {"role", role_of_fleet(name, f)},
-                {"replicas", o.replicas},
-                {"readyReplicas", o.ready_replicas},
-                {"address", o.address}};
-      if (o.hash == st.current_hash)
-        e["revision"] = st.current_revision;
-      else if (o.hash == st.update_hash)
-        e["revision"] = st.update_revision;
-      if (o.active_connections) e["activeConnections"] = *o.active_connections;
-      fl.push_back(e);
-    }
-    status["fleets"] = fl;
-    const std::string now = format_time(clock.wall_now());
-    status["conditions"] = conditions_for(st, s, gen, old, now);
-    if (old == status) return;
-    json patch = {{"status", status}};
-    const std::string rv = pf["metadata"].value("resourceVersion", "");
-    if (!rv.empty()) patch["metadata"] = {{"resourceVersion", rv}};
-    failpoint::hit("fleet-status.before");
-    remember(ns, name, "ProxyFleet",
-             client.patch(kFleets, ns, name, PatchType::kMerge, patch, "status"));
-    failpoint::hit("fleet-status.after");
-  }
-
-  // Keeps revisionHistoryLimit finished rollouts (never the current revision's: its template
-  // is what an abort or a temp fleet goes back to).
-  void prune_history(const json& pf, const std::vector<json>& frs, const FleetState& st) {
-    const int64_t limit = pf["spec"].value("revisionHistoryLimit", int64_t{10});
-    std::vector<const json*> finished;
-    for (const auto& fr : frs) {
-      const std::string phase = fr.value("status", json::object()).value("phase", "");
-      const bool done = phase == "Succeeded" || phase == "Failed" || phase == "Aborted";
-      if (done && fr["spec"].value("revision", int64_t{0}) != st.current_revision &&
-          fr["metadata"].value("name", "") != st.current_rollout)
-        finished.push_back(&fr);
-    }
-    const int64_t excess = static_cast<int64_t>(finished.size()) - std::max<int64_t>(limit - 1, 0);
-    for (int64_t i = 0; i < excess; ++i) {
-      const std::string n = finished[static_cast<size_t>(i)]->at("metadata").value("name", "");
-      client.remove(kRollouts, pf["metadata"].value("namespace", ""), n);
-      spdlog::info("pruned FleetRollout {} (revisionHistoryLimit {})", n, limit);
-    }
+    PassInput in;
+    in.key = key;
+    in.ns = ns;
+    in.name = name;
+    in.fleet = &pf;
+    in.template_ = tpl;
+    in.config_digest = digest;
+    in.rollouts = std::move(frs);
+    in.rollout = rollout_obj;
+    in.running = running;
+    in.provider = provider.get();
+    in.analysis = runner.get();
+    in.service_of = [&](const std::string& f) { return services->get(ns, f); };
+    return exec.execute(in, s, d);
   }
 };
 
