@@ -7,6 +7,8 @@
 #include <regex>
 #include <set>
 
+#include "ingressx/api/duration.h"
+
 namespace ingressx::cli {
 
 using json = nlohmann::json;
@@ -176,21 +178,14 @@ struct Checker {
 
 // ---- the CEL rules ----
 
+// Seconds of a duration that is_duration() admits.
 double go_duration(const std::string& s) {
-  static const std::regex part("([0-9]+(?:[.][0-9]+)?)(ms|s|m|h)");
-  double total = 0;
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), part); it != std::sregex_iterator();
-       ++it) {
-    double n = std::stod((*it)[1].str());
-    std::string u = (*it)[2].str();
-    total += u == "ms" ? n / 1000 : u == "s" ? n : u == "m" ? n * 60 : n * 3600;
-  }
-  return total;
+  return static_cast<double>(api::parse_duration(s, "duration").count()) / 1000;
 }
 
+// CEL's `matches(kDur)`: the CRDs' duration pattern.
 bool is_duration(const json& v) {
-  static const std::regex re("^([0-9]+([.][0-9]+)?(ms|s|m|h))+$");
-  return v.is_string() && std::regex_match(v.get<std::string>(), re);
+  return v.is_string() && api::is_api_duration(v.get<std::string>());
 }
 
 // self.a.b.c: the value or nullptr.

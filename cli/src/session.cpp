@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "ingressx/api/duration.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/kubeconfig.h"
 
@@ -17,7 +18,7 @@ const ResourceRef kFleetRollouts{"ingressx.io", "v1alpha1", "fleetrollouts", tru
 std::chrono::milliseconds parse_flag_duration(const std::string& value, const std::string& flag) {
   if (value.empty() || value == "0") return std::chrono::milliseconds(0);
   try {
-    return parse_duration(value, flag);
+    return api::parse_duration(value, flag, api::DurationForm::kFlag);
   } catch (const Error& e) {
     throw CliError(kExitUsage, e.what());
   }

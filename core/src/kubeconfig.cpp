@@ -363,57 +363,5 @@ RestConfig in_cluster_config(const Environment& env, const std::string& sa_dir) 
   return cfg;
 }
 
-std::chrono::milliseconds parse_duration(const std::string& s, const std::string& what) {
-  auto fail = [&](const std::string& why) {
-    return Error(Error::Kind::kInvalidInput, what + ": invalid duration " + in_quotes(s) + ": " +
-                                                 why + " (expected e.g. 30s, 1m30s, 500ms, 2h)");
-  };
-  static const std::pair<const char*, int64_t> kUnits[] = {
-      {"ns", 1},         {"us", 1000},          {"\u00b5s", 1000},        {"ms", 1000000},
-      {"s", 1000000000}, {"m", 60'000'000'000}, {"h", 3'600'000'000'000},
-  };
-  if (s.empty()) throw fail("empty");
-  size_t i = 0;
-  if (s[0] == '-') throw fail("must not be negative");
-  if (s[0] == '+') ++i;
-  std::string body = s.substr(i);
-  if (body.empty()) throw fail("empty");
-  if (body.find_first_not_of("0123456789") == std::string::npos) {
-    if (body.size() > 12) throw fail("too large");
-    return std::chrono::seconds(std::stoll(body));  // a bare integer means seconds
-  }
-  constexpr int64_t kMax = INT64_MAX;
-  int64_t total_ns = 0;
-  while (i < s.size()) {
-    int64_t whole = 0;
-    double frac = 0, scale = 1;
-    size_t digits = 0;
-    for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, ++digits) {
-      if (whole > (kMax - 9) / 10) throw fail("too large");
-      whole = whole * 10 + (s[i] - '0');
-    }
-    if (i < s.size() && s[i] == '.') {
-      for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, ++digits) {
-        scale *= 10;
-        frac += (s[i] - '0') / scale;
-      }
-    }
-    if (digits == 0) throw fail("expected a number at position " + std::to_string(i));
-    size_t unit_start = i;
-    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
-    std::string unit = s.substr(unit_start, i - unit_start);
-    if (unit.empty()) throw fail("missing unit after the number");
-    int64_t unit_ns = 0;
-    for (const auto& [name, ns] : kUnits) {
-      if (unit == name) unit_ns = ns;
-    }
-    if (unit_ns == 0) throw fail("unknown unit " + in_quotes(unit) + " (ns, us, ms, s, m, h)");
-    if (whole > kMax / unit_ns) throw fail("too large");
-    int64_t part = whole * unit_ns + static_cast<int64_t>(frac * static_cast<double>(unit_ns));
-    if (part > kMax - total_ns) throw fail("too large");
-    total_ns += part;
-  }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(total_ns));
-}
 
 }  // namespace ingressx

@@ -5,14 +5,20 @@
 #include <thread>
 
 #include "counters.h"
-#include "duration.h"
 #include "events.h"
+#include "ingressx/api/defaults.h"
+#include "ingressx/api/duration.h"
 #include "ingressx/core/error.h"
 #include "ingressx/proxy/adapter.h"
 #include "prestop.h"
 #include "run_lock.h"
 
 namespace ingressx::hook {
+
+// Flags take the flag form of a duration (a bare number of seconds too).
+static Clock::Duration parse_duration(std::string_view text, const std::string& flag) {
+  return api::parse_duration(text, flag, api::DurationForm::kFlag);
+}
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
@@ -29,11 +35,12 @@ class SteadyClock final : public Clock {
 
 struct Flags {
   std::string kind = "generic";
-  // The API's defaults (docs/api.md, spec.proxy.drain).
-  std::string delay = "5s", min_drain = "10s", max_drain = "300s", poll = "200ms";
-  int drained_at = 0;
+  // The API's defaults (spec.proxy.drain).
+  std::string delay = api::defaults::kPropagationDelay, min_drain = api::defaults::kMinDrain,
+              max_drain = api::defaults::kMaxDrain, poll = api::defaults::kPollInterval;
+  int drained_at = api::defaults::kDrainedAt;
   std::vector<std::string> ports;
-  std::string count_from = "auto";
+  std::string count_from = api::defaults::kConnectionSource;
   std::string run_dir, log_format = "text", log_level = "info", log_file, signal;
   proxy::AdapterOptions adapter;
 };

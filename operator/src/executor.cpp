@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "ingressx/api/defaults.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
@@ -381,7 +382,8 @@ void Executor::write_fleet_status(const json& pf, const FleetState& st, const Sn
 // Keeps revisionHistoryLimit finished rollouts (never the current revision's: its template is
 // what an abort or a temp fleet goes back to).
 void Executor::prune_history(const json& pf, const std::vector<json>& frs, const FleetState& st) {
-  const int64_t limit = pf["spec"].value("revisionHistoryLimit", int64_t{10});
+  const int64_t limit =
+      pf["spec"].value("revisionHistoryLimit", int64_t{api::defaults::kRevisionHistoryLimit});
   std::vector<const json*> finished;
   for (const auto& fr : frs) {
     const std::string phase = fr.value("status", json::object()).value("phase", "");

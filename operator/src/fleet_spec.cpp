@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "ingressx/api/defaults.h"
+#include "ingressx/api/duration.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
 
@@ -31,10 +33,10 @@ bool boolean(const json& j, const char* key, bool def = false) {
   const auto& v = at_or_null(j, key);
   return v.is_boolean() ? v.get<bool>() : def;
 }
-Millis dur(const json& j, const char* key, Millis def, const std::string& field) {
+Millis dur(const json& j, const char* key, const char* def, const std::string& field) {
   const auto& v = at_or_null(j, key);
-  if (!v.is_string()) return def;
-  return parse_duration(v.get<std::string>(), field + "." + key);
+  return api::parse_duration(v.is_string() ? v.get<std::string>() : std::string(def),
+                             field + "." + key);
 }
 std::optional<WallTime> time_opt(const json& j, const char* key) {
   const auto& v = at_or_null(j, key);
@@ -52,9 +54,9 @@ std::vector<CutoverStepSpec> steps_from(const json& cutover) {
     for (size_t i = 0; i < steps.size(); ++i) {
       const std::string field = "spec.cutover.steps[" + std::to_string(i) + "]";
       CutoverStepSpec s;
-      s.weight = static_cast<int>(num(steps[i], "weight", 100));
-      s.pause = dur(steps[i], "pause", Millis{0}, field);
-      s.analysis = boolean(steps[i], "analysis", true);
+      s.weight = static_cast<int>(num(steps[i], "weight", api::defaults::kStepWeight));
+      s.pause = dur(steps[i], "pause", "0s", field);
+      s.analysis = boolean(steps[i], "analysis", api::defaults::kStepAnalysis);
       out.push_back(s);
     }
   }
@@ -80,45 +82,6 @@ std::string time_string(WallTime t) {
   return format_time(t);
 }
 
-Millis parse_duration(const std::string& text, const std::string& field) {
-  auto bad = [&]() {
-    return Error(Error::Kind::kInvalidInput,
-                 field + ": invalid duration \"" + text +
-                     "\": expected one or more <number><unit> with unit ms, s, m or h, e.g. "
-                     "500ms, 10s, 1.5s, 9m30s");
-  };
-  if (text.empty()) throw bad();
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.'))
-      ++j;
-    if (j == i) throw bad();
-    double v = 0;
-    try {
-      v = std::stod(text.substr(i, j - i));
-    } catch (...) {
-      throw bad();
-    }
-    size_t k = j;
-    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
-    const std::string unit = text.substr(j, k - j);
-    if (unit == "ms")
-      total += v;
-    else if (unit == "s")
-      total += v * 1000;
-    else if (unit == "m")
-      total += v * 60000;
-    else if (unit == "h")
-      total += v * 3600000;
-    else
-      throw bad();
-    i = k;
-  }
-  return Millis{static_cast<int64_t>(std::llround(total))};
-}
-
 FleetSettings settings_from(const json& fleet) {
   FleetSettings s;
   const auto& md = at_or_null(fleet, "metadata");
@@ -126,12 +89,14 @@ FleetSettings settings_from(const json& fleet) {
   s.name = str(md, "name");
   s.generation = num(md, "generation");
   const auto& spec = at_or_null(fleet, "spec");
-  s.replicas = static_cast<int>(num(spec, "replicas", 2));
+  s.replicas = static_cast<int>(num(spec, "replicas", api::defaults::kReplicas));
   const auto& strategy = at_or_null(spec, "strategy");
   s.strategy = strategy_from(strategy);
-  s.manual_promotion = str(strategy, "promotion", "Automatic") == "Manual";
-  s.progress_deadline = dur(strategy, "progressDeadline", Millis{600000}, "spec.strategy");
-  s.scale_down_delay = dur(strategy, "scaleDownDelay", Millis{30000}, "spec.strategy");
+  s.manual_promotion = str(strategy, "promotion", api::defaults::kPromotion) == "Manual";
+  s.progress_deadline =
+      dur(strategy, "progressDeadline", api::defaults::kProgressDeadline, "spec.strategy");
+  s.scale_down_delay =
+      dur(strategy, "scaleDownDelay", api::defaults::kScaleDownDelay, "spec.strategy");
   s.has_analysis = has_analysis(strategy);
   const auto& cutover = at_or_null(spec, "cutover");
   s.dns_cutover = str(cutover, "type") == "dns";
@@ -139,17 +104,19 @@ FleetSettings settings_from(const json& fleet) {
     const auto& dns = at_or_null(cutover, "dns");
     const auto& rfc = at_or_null(dns, "rfc2136");
     const auto& ext = at_or_null(dns, "externalDNS");
-    const int64_t ttl = rfc.is_object() ? num(rfc, "ttl", 30) : num(ext, "ttl", 30);
+    const int64_t ttl = rfc.is_object() ? num(rfc, "ttl", api::defaults::kDnsTtl)
+                                        : num(ext, "ttl", api::defaults::kDnsTtl);
     s.dns_ttl = Millis{ttl * 1000};
   }
   s.steps = steps_from(cutover);
   const auto& drain = at_or_null(at_or_null(spec, "proxy"), "drain");
-  s.drain.propagation_delay = dur(drain, "propagationDelay", Millis{5000}, "spec.proxy.drain");
-  s.drain.min_drain = dur(drain, "minDrain", Millis{10000}, "spec.proxy.drain");
-  s.drain.max_drain = dur(drain, "maxDrain", Millis{300000}, "spec.proxy.drain");
-  s.drain.drained_at = num(drain, "drainedAt", 0);
+  s.drain.propagation_delay =
+      dur(drain, "propagationDelay", api::defaults::kPropagationDelay, "spec.proxy.drain");
+  s.drain.min_drain = dur(drain, "minDrain", api::defaults::kMinDrain, "spec.proxy.drain");
+  s.drain.max_drain = dur(drain, "maxDrain", api::defaults::kMaxDrain, "spec.proxy.drain");
+  s.drain.drained_at = num(drain, "drainedAt", api::defaults::kDrainedAt);
   // The hook is given these too: a value it cannot use would stop every pod undrained.
-  if (dur(drain, "pollInterval", Millis{200}, "spec.proxy.drain").count() <= 0)
+  if (dur(drain, "pollInterval", api::defaults::kPollInterval, "spec.proxy.drain").count() <= 0)
     throw Error(Error::Kind::kInvalidInput,
                 "spec.proxy.drain.pollInterval: must be greater than 0s, got \"" +
                     str(drain, "pollInterval") + "\"");

@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "ingressx/api/duration.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
@@ -184,9 +185,12 @@ LeaderElectionConfig election_config(const Flags& f) {
   cfg.lease_namespace = f.election_namespace;
   cfg.lease_name = f.election_id;
   cfg.identity = f.identity;
-  cfg.lease_duration = parse_duration(f.lease_duration, "--lease-duration");
-  cfg.renew_deadline = parse_duration(f.renew_deadline, "--renew-deadline");
-  cfg.retry_period = parse_duration(f.retry_period, "--retry-period");
+  cfg.lease_duration =
+      api::parse_duration(f.lease_duration, "--lease-duration", api::DurationForm::kFlag);
+  cfg.renew_deadline =
+      api::parse_duration(f.renew_deadline, "--renew-deadline", api::DurationForm::kFlag);
+  cfg.retry_period =
+      api::parse_duration(f.retry_period, "--retry-period", api::DurationForm::kFlag);
   cfg.release_on_cancel = true;
   return cfg;
 }
@@ -268,10 +272,11 @@ int run_operator(Flags& f) {
   // the leadership it was made under by more than that.
   RetryPolicy policy;
   // Default: the renew deadline less one retry period (8 s with the defaults).
-  policy.deadline = f.api_deadline.empty() ? std::max<std::chrono::milliseconds>(
-                                                 std::chrono::seconds(1),
-                                                 election.renew_deadline - election.retry_period)
-                                           : parse_duration(f.api_deadline, "--api-deadline");
+  policy.deadline =
+      f.api_deadline.empty()
+          ? std::max<std::chrono::milliseconds>(std::chrono::seconds(1),
+                                                election.renew_deadline - election.retry_period)
+          : api::parse_duration(f.api_deadline, "--api-deadline", api::DurationForm::kFlag);
   if (f.api_deadline.empty()) f.api_deadline = std::to_string(policy.deadline.count()) + "ms";
   if (policy.deadline.count() <= 0)
     throw Error(Error::Kind::kInvalidInput, "--api-deadline: must be greater than 0s");
@@ -311,10 +316,11 @@ int run_operator(Flags& f) {
   OperatorOptions opts;
   opts.watch_namespace = f.watch_namespace;
   opts.hook_image = f.hook_image;
-  opts.traffic_resync = parse_duration(f.traffic_resync, "--traffic-resync");
+  opts.traffic_resync =
+      api::parse_duration(f.traffic_resync, "--traffic-resync", api::DurationForm::kFlag);
   if (opts.traffic_resync.count() <= 0)
     throw Error(Error::Kind::kInvalidInput, "--traffic-resync: must be greater than 0s");
-  opts.stuck_after = parse_duration(f.stuck_after, "--stuck-after");
+  opts.stuck_after = api::parse_duration(f.stuck_after, "--stuck-after", api::DurationForm::kFlag);
   if (elector) {
     LeaderElector* el = elector.get();
     opts.may_act = [el] { return el->may_act(); };

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <string>
 
+#include "ingressx/api/defaults.h"
+#include "ingressx/api/duration.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/http.h"
 #include "ingressx/core/kubeconfig.h"
@@ -95,13 +97,15 @@ std::vector<ProbeSpec> probes_from(const json& pf, const json& service) {
     s.name = p.value("name", "");
     s.path = p.value("path", "/");
     s.host = p.value("host", "");
-    s.scheme = p.value("scheme", "http");
-    s.expect_status = p.value("expectStatus", 200);
-    if (p.contains("maxLatency"))
-      s.max_latency = parse_duration(p["maxLatency"], field + ".maxLatency");
-    if (p.contains("interval")) s.interval = parse_duration(p["interval"], field + ".interval");
-    if (p.contains("window")) s.window = parse_duration(p["window"], field + ".window");
-    s.success_ratio = p.value("successRatio", 1.0);
+    s.scheme = p.value("scheme", api::defaults::kProbeScheme);
+    s.expect_status = p.value("expectStatus", api::defaults::kProbeExpectStatus);
+    auto dur = [&](const char* key, const char* def) {
+      return api::parse_duration(p.value(key, def), field + "." + key);
+    };
+    s.max_latency = dur("maxLatency", api::defaults::kProbeMaxLatency);
+    s.interval = dur("interval", api::defaults::kProbeInterval);
+    s.window = dur("window", api::defaults::kProbeWindow);
+    s.success_ratio = p.value("successRatio", api::defaults::kProbeSuccessRatio);
     s.port = ports.empty() ? 80 : ports[0].value("port", 80);
     if (p.contains("port")) {
       if (p["port"].is_number()) {

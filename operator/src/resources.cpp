@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "ingressx/api/defaults.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/proxy/clone.h"
@@ -38,17 +39,17 @@ json hook_command(const json& proxy) {
   json cmd = json::array({std::string(kHookDir) + "/ingressx-hook", "prestop", "--proxy",
                           proxy.value("kind", "generic")});
   cmd.push_back("--propagation-delay");
-  cmd.push_back(dur_arg(drain, "propagationDelay", "5s"));
+  cmd.push_back(dur_arg(drain, "propagationDelay", api::defaults::kPropagationDelay));
   cmd.push_back("--min-drain");
-  cmd.push_back(dur_arg(drain, "minDrain", "10s"));
+  cmd.push_back(dur_arg(drain, "minDrain", api::defaults::kMinDrain));
   cmd.push_back("--max-drain");
-  cmd.push_back(dur_arg(drain, "maxDrain", "300s"));
+  cmd.push_back(dur_arg(drain, "maxDrain", api::defaults::kMaxDrain));
   cmd.push_back("--poll-interval");
-  cmd.push_back(dur_arg(drain, "pollInterval", "200ms"));
+  cmd.push_back(dur_arg(drain, "pollInterval", api::defaults::kPollInterval));
   cmd.push_back("--drained-at");
-  cmd.push_back(std::to_string(drain.value("drainedAt", 0)));
+  cmd.push_back(std::to_string(drain.value("drainedAt", api::defaults::kDrainedAt)));
   cmd.push_back("--count-from");
-  cmd.push_back(drain.value("connectionSource", "auto"));
+  cmd.push_back(drain.value("connectionSource", api::defaults::kConnectionSource));
   auto opt = [&](const char* field, const char* flag) {
     if (proxy.contains(field) && proxy[field].is_string() &&
         !proxy[field].get<std::string>().empty()) {

@@ -487,13 +487,3 @@ TEST_CASE("step names decode to what they do", "[engine]") {
   CHECK_FALSE(step_of("scale-down-blue", r));
 }
 
-TEST_CASE("durations parse like the CRD's pattern", "[engine]") {
-  CHECK(parse_duration("500ms", "f") == 500ms);
-  CHECK(parse_duration("1.5s", "f") == 1500ms);
-  CHECK(parse_duration("9m30s", "f") == 570000ms);
-  CHECK(parse_duration("1h", "f") == 3600000ms);
-  CHECK_THROWS_WITH(
-      parse_duration("10", "spec.proxy.drain.minDrain"),
-      Catch::Contains("spec.proxy.drain.minDrain") && Catch::Contains("<number><unit>"));
-  CHECK_THROWS_AS(parse_duration("1d", "f"), ingressx::Error);
-}

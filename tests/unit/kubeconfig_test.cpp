@@ -360,28 +360,3 @@ TEST_CASE("Environment reads vars, then the process environment if allowed", "[k
   unsetenv("INGRESSX_KUBECONFIG_TEST");
 }
 
-TEST_CASE("parse_duration", "[kubeconfig][duration]") {
-  using std::chrono::milliseconds;
-  CHECK(parse_duration("30s", "t") == milliseconds(30000));
-  CHECK(parse_duration("1m30s", "t") == milliseconds(90000));
-  CHECK(parse_duration("500ms", "t") == milliseconds(500));
-  CHECK(parse_duration("2h", "t") == milliseconds(7'200'000));
-  CHECK(parse_duration("1.5s", "t") == milliseconds(1500));
-  CHECK(parse_duration("1h2m3s4ms", "t") == milliseconds(3'723'004));
-  CHECK(parse_duration("1500us", "t") == milliseconds(1));
-  CHECK(parse_duration("15", "t") == milliseconds(15000));  // bare integer: seconds
-  CHECK(parse_duration("0", "t") == milliseconds(0));
-  CHECK(parse_duration("+5s", "t") == milliseconds(5000));
-
-  for (const char* bad : {"", "abc", "5x", "1m30", "-5s", "s", ".s", "1.5", "9999999999999h"}) {
-    INFO(bad);
-    try {
-      parse_duration(bad, "--request-timeout");
-      FAIL("no error");
-    } catch (const Error& e) {
-      CHECK(e.kind() == Error::Kind::kInvalidInput);
-      CHECK_THAT(e.what(),
-                 StartsWith("--request-timeout: invalid duration \"" + std::string(bad) + "\""));
-    }
-  }
-}

@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include "counters.h"
-#include "duration.h"
 #include "ingressx/core/error.h"
 #include "ingressx/proxy/drain.h"
 
@@ -49,20 +48,6 @@ TEST_CASE("validate: inconsistent policies name the field") {
                     Catch::Contains("propagation delay"));
   CHECK_THROWS_WITH(validate(DrainPolicy{0s, 0s, 5s, -1, 200ms}), Catch::Contains("drained-at"));
   CHECK_THROWS_WITH(validate(DrainPolicy{0s, 0s, 5s, 0, 0ms}), Catch::Contains("poll interval"));
-}
-
-TEST_CASE("parse_duration: Go-style durations") {
-  using hook::parse_duration;
-  CHECK(parse_duration("250ms", "--d") == 250ms);
-  CHECK(parse_duration("5s", "--d") == 5s);
-  CHECK(parse_duration("1m30s", "--d") == 90s);
-  CHECK(parse_duration("2h", "--d") == 7200s);
-  CHECK(parse_duration("0.5s", "--d") == 500ms);
-  CHECK(parse_duration("7", "--d") == 7s);
-  CHECK(parse_duration("0", "--d") == 0s);
-  for (const char* bad : {"", "5x", "s", "-1s", "1m5", "nan", "5 s"}) {
-    CHECK_THROWS_WITH(parse_duration(bad, "--max-drain"), Catch::Contains("--max-drain '"));
-  }
 }
 
 TEST_CASE("parse_ports: lists and errors") {

@@ -77,8 +77,4 @@ RestConfig in_cluster_config(
     const Environment& env = {},
     const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
-// Parses a duration such as "30s", "1m30s", "500ms", "2h" (Go's time.ParseDuration subset);
-// a bare integer means seconds. Throws Error(kInvalidInput) naming `what`.
-std::chrono::milliseconds parse_duration(const std::string& s, const std::string& what);
-
 }  // namespace ingressx

@@ -8,10 +8,6 @@
 
 namespace ingressx::op {
 
-// "500ms", "10s", "1.5s", "9m30s", "1h" -> milliseconds. Throws ingressx::Error naming
-// `field` and the expected format.
-Millis parse_duration(const std::string& text, const std::string& field);
-
 FleetSettings settings_from(const nlohmann::json& fleet);
 FleetState state_from(const nlohmann::json& fleet);
 
