@@ -13,60 +13,29 @@
 #include "ingressx/core/http.h"
 #include "ingressx/core/kubeconfig.h"
 #include "ingressx/operator/fleet_spec.h"
+#include "ingressx/proxy/adapter.h"
 #include "ingressx/proxy/metrics.h"
 #include "internal.h"
 #include "tcp.h"
 
 namespace ingressx::op {
 
-namespace {
-
-// "http://127.0.0.1:8081/nginx_status" -> "http://<pod_ip>:8081/nginx_status"
-std::string with_host(const std::string& url, const std::string& host) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return url;
-  const auto host_start = scheme_end + 3;
-  auto host_end = url.find_first_of(":/", host_start);
-  if (host_end == std::string::npos) host_end = url.size();
-  return url.substr(0, host_start) + host + url.substr(host_end);
-}
-
-}  // namespace
-
-std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy,
+std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy_spec,
                                        const std::string& pod_ip) {
   if (pod_ip.empty()) return std::nullopt;
-  const std::string kind = proxy.value("kind", "");
-  const std::string admin = proxy.value("adminURL", "");
-  HttpRequest req;
-  req.timeout = Millis{1500};
   try {
-    if ((kind == "nginx" || kind == "openresty") && !admin.empty()) {
-      req.url = with_host(admin, pod_ip);
-      auto resp = http.send(req);
-      if (resp.status != 200) return std::nullopt;
-      auto st = proxy::parse_stub_status(resp.body, req.url);
-      // stub_status counts the connection that asked.
-      return std::max<int64_t>(0, st.active - 1);
-    }
-    if (kind == "ingress-nginx") {
-      const int port = proxy.value("metricsPort", 10254);
-      req.url = "http://" + pod_ip + ":" + std::to_string(port) + "/metrics";
-      auto resp = http.send(req);
-      if (resp.status != 200) return std::nullopt;
-      auto samples = proxy::parse_prometheus(resp.body, req.url);
-      auto v = proxy::sum_samples(samples, "nginx_ingress_controller_nginx_process_connections",
-                                  {{"state", "active"}});
-      if (!v) return std::nullopt;
-      return static_cast<int64_t>(*v);
-    }
-    if (kind == "envoy") {
-      const int port = proxy.value("metricsPort", 9901);
-      req.url = "http://" + pod_ip + ":" + std::to_string(port) + "/stats";
-      auto resp = http.send(req);
-      if (resp.status != 200) return std::nullopt;
-      return proxy::envoy_active_connections(proxy::parse_envoy_stats(resp.body, req.url));
-    }
+    // The proxy table's source for the kind, on the pod's IP: the same count the hook reads
+    // inside the pod.
+    const auto& info = proxy::adapter_info(proxy_spec.value("kind", "generic"));
+    const auto src = info.http_count(
+        {pod_ip, proxy_spec.value("adminURL", ""), proxy_spec.value("metricsPort", 0)});
+    if (src.url.empty()) return std::nullopt;
+    HttpRequest req;
+    req.url = src.url;
+    req.timeout = Millis{1500};
+    auto resp = http.send(req);
+    if (resp.status != 200) return std::nullopt;
+    return src.count(resp.body, src.url);
   } catch (const std::exception& e) {
     spdlog::debug("counting connections of pod {}: {}", pod_ip, e.what());
   }

@@ -15,16 +15,9 @@
 namespace ingressx::proxy {
 namespace {
 
-// How the reading connection counts itself in nginx's active connections.
-int minus_self(double active) {
-  return std::max(0, static_cast<int>(active) - 1);
-}
-
 struct NginxFlavour {
   std::string_view kind;
   std::vector<std::string> pid_files;
-  std::string default_metrics_url;  // empty: stub_status only when --admin-url is given
-  std::string metric;               // Prometheus metric; empty: admin_url is stub_status
 };
 
 class NginxAdapter : public ProxyAdapter {
@@ -43,18 +36,11 @@ class NginxAdapter : public ProxyAdapter {
     return signal_all(targets, SIGQUIT, flavour_.kind);
   }
 
+  // The kind's HTTP source (http_count.cpp), as the operator reads it from outside.
   std::optional<int> metrics_connections() override {
-    std::string url = opts_.admin_url.empty() ? flavour_.default_metrics_url : opts_.admin_url;
-    if (url.empty()) return std::nullopt;
-    auto body = http_get_ok(url);
-    if (flavour_.metric.empty())
-      return minus_self(static_cast<double>(parse_stub_status(body, url).active));
-    auto sum = sum_samples(parse_prometheus(body, url), flavour_.metric, {{"state", "active"}});
-    if (!sum) {
-      throw Error(Error::Kind::kDecode,
-                  url + ": no " + flavour_.metric + "{state=\"active\"} sample");
-    }
-    return minus_self(*sum);
+    const auto src = adapter_info(flavour_.kind).http_count({"", opts_.admin_url, 0});
+    if (src.url.empty()) return std::nullopt;
+    return src.count(http_get_ok(src.url), src.url);
   }
 
  protected:
@@ -93,37 +79,25 @@ class IngressNginxAdapter : public NginxAdapter {
 std::unique_ptr<ProxyAdapter> make_nginx(const AdapterOptions& opts) {
   return std::make_unique<NginxAdapter>(
       NginxFlavour{"nginx",
-                   {"/run/nginx.pid", "/var/run/nginx.pid", "/usr/local/nginx/logs/nginx.pid"},
-                   "",
-                   ""},
+                   {"/run/nginx.pid", "/var/run/nginx.pid", "/usr/local/nginx/logs/nginx.pid"}},
       opts);
 }
 
 std::unique_ptr<ProxyAdapter> make_openresty(const AdapterOptions& opts) {
   return std::make_unique<NginxAdapter>(NginxFlavour{"openresty",
                                                      {"/usr/local/openresty/nginx/logs/nginx.pid",
-                                                      "/run/openresty.pid", "/run/nginx.pid"},
-                                                     "",
-                                                     ""},
+                                                      "/run/openresty.pid", "/run/nginx.pid"}},
                                         opts);
 }
 
 std::unique_ptr<ProxyAdapter> make_apisix(const AdapterOptions& opts) {
   return std::make_unique<NginxAdapter>(
-      NginxFlavour{"apisix",
-                   {"/usr/local/apisix/logs/nginx.pid"},
-                   "http://127.0.0.1:9091/apisix/prometheus/metrics",
-                   "apisix_nginx_http_current_connections"},
-      opts);
+      NginxFlavour{"apisix", {"/usr/local/apisix/logs/nginx.pid"}}, opts);
 }
 
 std::unique_ptr<ProxyAdapter> make_ingress_nginx(const AdapterOptions& opts) {
   return std::make_unique<IngressNginxAdapter>(
-      NginxFlavour{"ingress-nginx",
-                   {"/tmp/nginx/nginx.pid", "/tmp/nginx.pid"},
-                   "http://127.0.0.1:10254/metrics",
-                   "nginx_ingress_controller_nginx_process_connections"},
-      opts);
+      NginxFlavour{"ingress-nginx", {"/tmp/nginx/nginx.pid", "/tmp/nginx.pid"}}, opts);
 }
 
 }  // namespace ingressx::proxy

@@ -62,10 +62,10 @@ class EnvoyAdapter : public ProxyAdapter {
     return {{}, "POST /healthcheck/fail, POST /drain_listeners?graceful"};
   }
 
+  // The kind's HTTP source (http_count.cpp), as the operator reads it from outside.
   std::optional<int> metrics_connections() override {
-    std::string url = opts_.admin_url + "/stats?filter=downstream_cx_active";
-    auto stats = parse_envoy_stats(http_get_ok(url), url);
-    return static_cast<int>(envoy_active_connections(stats));
+    const auto src = envoy_count({"", opts_.admin_url, 0});
+    return src.count(http_get_ok(src.url), src.url);
   }
 
  private:

@@ -7,23 +7,25 @@ namespace {
 
 const AdapterInfo kAdapters[] = {
     {"nginx", "SIGQUIT to the master (pid file or /proc)", "stub_status (--admin-url)", make_nginx,
-     clone_unchanged},
+     clone_unchanged, stub_status_count},
     {"openresty", "SIGQUIT to the master (pid file or /proc)", "stub_status (--admin-url)",
-     make_openresty, clone_unchanged},
+     make_openresty, clone_unchanged, stub_status_count},
     {"ingress-nginx",
      "SIGTERM to the controller (it runs nginx -s quit and waits), else SIGQUIT to nginx",
      "nginx_ingress_controller_nginx_process_connections{state=\"active\"} on :10254",
-     make_ingress_nginx, clone_ingress_nginx},
+     make_ingress_nginx, clone_ingress_nginx, ingress_nginx_count},
     {"apisix", "SIGQUIT to the nginx master",
      "apisix_nginx_http_current_connections{state=\"active\"} on :9091", make_apisix,
-     clone_unchanged},
+     clone_unchanged, apisix_count},
     {"haproxy", "SIGUSR1 soft stop (to the master in master-worker mode)",
-     "show info CurrConns on the stats socket (--stats-socket)", make_haproxy, clone_unchanged},
+     "show info CurrConns on the stats socket (--stats-socket); from outside the pod, "
+     "haproxy_process_current_connections at adminURL (its Prometheus exporter)",
+     make_haproxy, clone_unchanged, haproxy_count},
     {"envoy", "admin POST /healthcheck/fail, then POST /drain_listeners?graceful",
      "sum of listener.*.downstream_cx_active (admin and per-worker excluded)", make_envoy,
-     clone_unchanged},
+     clone_unchanged, envoy_count},
     {"generic", "configurable signal (--signal, default SIGTERM)", "none: /proc/net/tcp only",
-     make_generic, clone_unchanged},
+     make_generic, clone_unchanged, no_http_count},
 };
 
 }  // namespace

@@ -22,6 +22,14 @@ StopReport signal_all(const std::vector<int>& pids, int sig, std::string_view ki
 // GET `url`, throwing Error(kTransport) naming it on a non-200 answer.
 std::string http_get_ok(const std::string& url);
 
+// Each kind's HTTP metrics source (http_count.cpp).
+HttpCount stub_status_count(const HttpCountSettings& s);
+HttpCount ingress_nginx_count(const HttpCountSettings& s);
+HttpCount apisix_count(const HttpCountSettings& s);
+HttpCount haproxy_count(const HttpCountSettings& s);
+HttpCount envoy_count(const HttpCountSettings& s);
+HttpCount no_http_count(const HttpCountSettings& s);
+
 // The nginx-family, HAProxy, Envoy and generic adapters (see adapter_table.cpp).
 std::unique_ptr<ProxyAdapter> make_nginx(const AdapterOptions& opts);
 std::unique_ptr<ProxyAdapter> make_openresty(const AdapterOptions& opts);

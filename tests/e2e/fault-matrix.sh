@@ -9,7 +9,7 @@
 # CI (scripts/test.sh, ctest -L e2e) runs two of the four rows: TempFleet crash and
 # BlueGreen error. --write FILE also writes the table (markdown) to FILE. --extended also
 # runs the other fault scenarios: the cut-off leader, the reloaded front door, the broken
-# image, the apiserver down for 30 s.
+# image, the apiserver down for 30 s, a proxy pod killed mid-drain.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="" extended=0
@@ -44,7 +44,7 @@ for strategy in TempFleet BlueGreen; do
   done
 done
 if [ $extended = 1 ]; then
-  for t in operator_cutoff operator_reload operator_broken_image operator_apiserver_down; do
+  for t in operator_cutoff operator_reload operator_broken_image operator_apiserver_down operator_pod_killed; do
     log="$logs/$t.log"
     echo "==> $t.sh (log $log)"
     if "$ROOT/tests/e2e/$t.sh" >"$log" 2>&1; then grep '^ok' "$log" | tail -n 1; else rc=1; tail -n 20 "$log"; fi

@@ -4,6 +4,7 @@
 
 #include "../support/samples.h"
 #include "ingressx/core/error.h"
+#include "ingressx/proxy/adapter.h"
 #include "ingressx/proxy/local_io.h"
 #include "ingressx/proxy/metrics.h"
 
@@ -137,4 +138,50 @@ TEST_CASE("local http: URLs and chunked bodies") {
   decode_error([] { decode_chunked("zz\r\nabc\r\n", "c"); }, "bad chunk size");
   decode_error([] { decode_chunked("9\r\nabc\r\n", "c"); }, "truncated chunk");
   CHECK_THROWS_AS(http_request("GET", "http://example.com/"), Error);  // no DNS in the hook
+}
+
+// The proxy table's one HTTP source per kind: the URL the hook reads in the pod and the
+// operator over the pod's IP, and the count both take from the same answer.
+TEST_CASE("http_count: one source per kind, in the pod and from outside") {
+  auto count = [](std::string_view kind, const HttpCountSettings& s) {
+    return adapter_info(kind).http_count(s);
+  };
+  for (const auto& a : adapters()) {
+    INFO(a.kind);
+    REQUIRE(a.http_count != nullptr);
+  }
+  // nginx and OpenResty: stub_status only where adminURL says; on the pod's IP from outside.
+  CHECK(count("nginx", {}).url.empty());
+  auto n = count("nginx", {"10.0.0.5", "http://127.0.0.1:8081/nginx_status", 0});
+  CHECK(n.url == "http://10.0.0.5:8081/nginx_status");
+  CHECK(count("openresty", {"", "http://localhost:8081/s", 0}).url == "http://localhost:8081/s");
+  CHECK(n.count(sample("stub_status.txt"), n.url) ==
+        static_cast<int>(parse_stub_status(sample("stub_status.txt"), "s").active) - 1);
+  // ingress-nginx and APISIX: their metrics port (default or metricsPort); the reading
+  // connection is not counted, in the pod or from outside.
+  auto in = count("ingress-nginx", {"10.0.0.5", "", 0});
+  CHECK(in.url == "http://10.0.0.5:10254/metrics");
+  CHECK(count("ingress-nginx", {"", "", 0}).url == "http://127.0.0.1:10254/metrics");
+  CHECK(count("ingress-nginx", {"10.0.0.5", "", 9999}).url == "http://10.0.0.5:9999/metrics");
+  CHECK(in.count(sample("ingress_nginx_metrics.txt"), in.url) == 57);
+  auto ap = count("apisix", {"10.0.0.6", "", 0});
+  CHECK(ap.url == "http://10.0.0.6:9091/apisix/prometheus/metrics");
+  CHECK(ap.count(sample("apisix_metrics.txt"), ap.url) == 12);
+  decode_error([&] { in.count("other_metric 1\n", in.url); },
+               "no nginx_ingress_controller_nginx_process_connections{state=\"active\"} sample");
+  // Envoy: its admin listener's /stats.
+  auto en = count("envoy", {"10.0.0.7", "", 0});
+  CHECK(en.url == "http://10.0.0.7:9901/stats?filter=downstream_cx_active");
+  CHECK(count("envoy", {"10.0.0.7", "http://127.0.0.1:15000/", 0}).url ==
+        "http://10.0.0.7:15000/stats?filter=downstream_cx_active");
+  CHECK(en.count(sample("envoy_stats_active.txt"), en.url) == 7);
+  // HAProxy counts on its stats socket in the pod; over HTTP only through adminURL (its
+  // Prometheus exporter). generic: none.
+  CHECK(count("haproxy", {"10.0.0.8", "", 0}).url.empty());
+  auto hp = count("haproxy", {"10.0.0.8", "http://127.0.0.1:8405/metrics", 0});
+  CHECK(hp.url == "http://10.0.0.8:8405/metrics");
+  CHECK(hp.count("# TYPE haproxy_process_current_connections gauge\n"
+                 "haproxy_process_current_connections 4\n",
+                 hp.url) == 3);
+  CHECK(count("generic", {"10.0.0.9", "http://x/", 80}).url.empty());
 }

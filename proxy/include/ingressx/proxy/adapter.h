@@ -46,8 +46,24 @@ class ProxyAdapter {
   virtual std::optional<int> metrics_connections() = 0;
 };
 
+// Where a proxy's active client connections are read over HTTP and how the count is read
+// from the answer: one source per kind, used from inside the pod (the hook) and from
+// outside it (the operator, over the pod's IP), so both count alike.
+struct HttpCountSettings {
+  std::string host;       // replaces the URL's host (the pod IP); empty: the URL's own
+  std::string admin_url;  // spec.proxy.adminURL / --admin-url; empty: the kind's default
+  int port = 0;           // spec.proxy.metricsPort; 0: the kind's default port
+};
+struct HttpCount {
+  std::string url;  // what to GET; empty: the kind has no HTTP source with these settings
+  // The active client connections in a 200 answer from `url` (the reading connection not
+  // counted). Throws Error(kDecode) naming the URL when the answer has no count.
+  int (*count)(std::string_view body, const std::string& url) = nullptr;
+};
+
 using CloneFn = CloneResult (*)(const nlohmann::json& container, const CloneOptions& opts);
 using MakeFn = std::unique_ptr<ProxyAdapter> (*)(const AdapterOptions& opts);
+using HttpCountFn = HttpCount (*)(const HttpCountSettings& settings);
 
 struct AdapterInfo {
   std::string_view kind;
@@ -55,6 +71,7 @@ struct AdapterInfo {
   std::string_view metrics;   // where its connection count comes from
   MakeFn make;
   CloneFn clone;
+  HttpCountFn http_count;  // its HTTP metrics source (see HttpCount)
 };
 
 // The table of every supported proxy kind.
