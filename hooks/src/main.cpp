@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "counters.h"
-#include "events.h"
+#include "hook_events.h"
 #include "ingressx/api/defaults.h"
 #include "ingressx/api/duration.h"
 #include "ingressx/core/error.h"

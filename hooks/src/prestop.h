@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "counters.h"
-#include "events.h"
+#include "hook_events.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/proxy/adapter.h"
 #include "ingressx/proxy/drain.h"

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "child.h"
-#include "cutover_haproxy.h"
+#include "cutover/cutover_haproxy.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/cutover.h"
 

@@ -16,7 +16,7 @@
 #include "child.h"
 #include "ingressx/core/http.h"
 #include "ingressx/core/kubeconfig.h"
-#include "internal.h"
+#include "reconciler/analysis.h"
 
 using namespace std::chrono_literals;
 using hooktest::Child;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bind_lab.h"
-#include "cutover_rfc2136.h"
+#include "cutover/cutover_rfc2136.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/cutover.h"
 

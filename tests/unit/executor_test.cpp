@@ -3,7 +3,7 @@
 // failed or lost write leaves behind, and whole rollouts carried through the real engine,
 // the real JSON forms and the real Client with one fault at each kind of write. Time comes
 // from a FakeClock.
-#include "executor.h"
+#include "reconciler/executor.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -19,7 +19,7 @@
 #include "ingressx/operator/cutover.h"
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/operator/runtime.h"
-#include "internal.h"
+#include "reconciler/fleet_objects.h"
 
 using namespace ingressx;
 using namespace ingressx::op;

@@ -14,8 +14,13 @@
 #include "ingressx/core/error.h"
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/operator/runtime.h"
-#include "internal.h"
-#include "tcp.h"
+#include "cutover/tcp.h"
+#include "reconciler/analysis.h"
+#include "reconciler/fleet_objects.h"
+#include "reconciler/pod_connections.h"
+#include "reconciler/traffic_move.h"
+#include "cutover/cutover_factory.h"
+#include "cutover/tcp.h"
 
 using namespace ingressx;
 using namespace ingressx::op;

@@ -1,5 +1,6 @@
-// What the reconciler observes beyond the API: proxy connections (from each pod's admin or
-// metrics endpoint) and the analysis gate's HTTP probes through a fleet's own address.
+// The analysis gate: HTTP probes through a fleet's own address and Prometheus queries.
+#include "reconciler/analysis.h"
+
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
@@ -13,46 +14,9 @@
 #include "ingressx/core/http.h"
 #include "ingressx/core/kubeconfig.h"
 #include "ingressx/operator/fleet_spec.h"
-#include "ingressx/proxy/adapter.h"
 #include "ingressx/proxy/metrics.h"
-#include "internal.h"
-#include "tcp.h"
 
 namespace ingressx::op {
-
-std::optional<int64_t> pod_connections(HttpTransport& http, const json& proxy_spec,
-                                       const std::string& pod_ip) {
-  if (pod_ip.empty()) return std::nullopt;
-  try {
-    // The proxy table's source for the kind, on the pod's IP: the same count the hook reads
-    // inside the pod.
-    const auto& info = proxy::adapter_info(proxy_spec.value("kind", "generic"));
-    const auto src = info.http_count(
-        {pod_ip, proxy_spec.value("adminURL", ""), proxy_spec.value("metricsPort", 0)});
-    if (src.url.empty()) return std::nullopt;
-    HttpRequest req;
-    req.url = src.url;
-    req.timeout = Millis{1500};
-    auto resp = http.send(req);
-    if (resp.status != 200) return std::nullopt;
-    return src.count(resp.body, src.url);
-  } catch (const std::exception& e) {
-    spdlog::debug("counting connections of pod {}: {}", pod_ip, e.what());
-  }
-  return std::nullopt;
-}
-
-bool tcp_connects(const std::string& ip, int port, Millis timeout) {
-  in6_addr a{};
-  if (inet_pton(AF_INET, ip.c_str(), &a) != 1 && inet_pton(AF_INET6, ip.c_str(), &a) != 1)
-    return true;  // a host name (LoadBalancer hostname): nothing to check here
-  try {
-    TcpConn conn(ip, std::to_string(port), std::chrono::steady_clock::now() + timeout, ip);
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
 
 std::vector<ProbeSpec> probes_from(const json& pf, const json& service) {
   std::vector<ProbeSpec> out;

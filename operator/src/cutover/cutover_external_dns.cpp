@@ -8,8 +8,8 @@
 #include <optional>
 #include <set>
 
-#include "cutover_kube.h"
-#include "cutover_rfc2136.h"
+#include "cutover/cutover_kube.h"
+#include "cutover/cutover_rfc2136.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 

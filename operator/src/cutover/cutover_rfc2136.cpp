@@ -2,7 +2,7 @@
 // parsed with ldns; they travel over TCP (one connection per exchange, with a deadline),
 // so a server that is down fails at once and every answer is a whole message.
 
-#include "cutover_rfc2136.h"
+#include "cutover/cutover_rfc2136.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -21,8 +21,8 @@
 #include <set>
 #include <thread>
 
+#include "cutover/tcp.h"
 #include "ingressx/core/error.h"
-#include "tcp.h"
 
 // ldns last, after <stdbool.h>: without it ldns/common.h defines true and false as macros,
 // which breaks C++ headers included after it.

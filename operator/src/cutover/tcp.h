@@ -9,6 +9,10 @@
 
 namespace ingressx::op {
 
+// True when a TCP connection to ip:port succeeds within `timeout` (IPv4 or IPv6 literal;
+// a host name is taken as reachable: nothing to check here).
+bool tcp_connects(const std::string& ip, int port, std::chrono::milliseconds timeout);
+
 class TcpConn {
  public:
   using Deadline = std::chrono::steady_clock::time_point;

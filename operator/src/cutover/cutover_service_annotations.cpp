@@ -5,7 +5,7 @@
 
 #include <charconv>
 
-#include "cutover_kube.h"
+#include "cutover/cutover_kube.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 

@@ -1,8 +1,9 @@
 // One traffic move as the cutover provider gets it, and the cutover a reconcile uses.
+#include "reconciler/traffic_move.h"
+
 #include <string>
 
 #include "ingressx/core/error.h"
-#include "internal.h"
 
 namespace ingressx::op {
 

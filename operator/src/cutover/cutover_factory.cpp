@@ -1,13 +1,15 @@
 // spec.cutover -> the CutoverProvider that moves traffic for a fleet.
+#include "cutover/cutover_factory.h"
+
 #include <string>
 #include <utility>
 
-#include "cutover_kube.h"
-#include "cutover_rfc2136.h"
+#include "cutover/cutover_kube.h"
+#include "cutover/cutover_rfc2136.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/cutover.h"
-#include "internal.h"
+#include "ingressx/operator/engine.h"
 
 namespace ingressx::op {
 

@@ -1,4 +1,4 @@
-#include "events.h"
+#include "hook_events.h"
 
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>

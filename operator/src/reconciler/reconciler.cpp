@@ -1,6 +1,4 @@
 // The reconciler: snapshot -> engine -> actions -> status (once per reconcile).
-#include "ingressx/operator/operator.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,7 +6,8 @@
 #include <string>
 #include <thread>
 
-#include "executor.h"
+#include "cutover/cutover_factory.h"
+#include "cutover/tcp.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
@@ -20,8 +19,13 @@
 #include "ingressx/operator/cutover.h"
 #include "ingressx/operator/engine.h"
 #include "ingressx/operator/fleet_spec.h"
+#include "ingressx/operator/operator.h"
 #include "ingressx/operator/runtime.h"
-#include "internal.h"
+#include "reconciler/analysis.h"
+#include "reconciler/executor.h"
+#include "reconciler/fleet_objects.h"
+#include "reconciler/pod_connections.h"
+#include "reconciler/traffic_move.h"
 
 namespace ingressx::op {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "cutover_kube.h"
+#include "cutover/cutover_kube.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 

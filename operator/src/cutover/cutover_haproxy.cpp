@@ -3,7 +3,7 @@
 // HAProxy answers a non-interactive command and closes, so each answer is exactly one
 // command's and an error names the command that failed.
 
-#include "cutover_haproxy.h"
+#include "cutover/cutover_haproxy.h"
 
 #include <netdb.h>
 #include <poll.h>
@@ -18,9 +18,9 @@
 #include <cstring>
 #include <sstream>
 
+#include "cutover/tcp.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/cutover.h"
-#include "tcp.h"
 
 namespace ingressx::op {
 namespace haproxy {

@@ -1,5 +1,6 @@
-#include "tcp.h"
+#include "cutover/tcp.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -97,6 +98,18 @@ size_t TcpConn::read_some(void* buf, size_t cap) {
     if (n >= 0) return static_cast<size_t>(n);
     if (errno != EAGAIN && errno != EINTR)
       throw transport(where_, std::string("read: ") + std::strerror(errno));
+  }
+}
+
+bool tcp_connects(const std::string& ip, int port, std::chrono::milliseconds timeout) {
+  in6_addr a{};
+  if (inet_pton(AF_INET, ip.c_str(), &a) != 1 && inet_pton(AF_INET6, ip.c_str(), &a) != 1)
+    return true;  // a host name (LoadBalancer hostname): nothing to check here
+  try {
+    TcpConn conn(ip, std::to_string(port), std::chrono::steady_clock::now() + timeout, ip);
+    return true;
+  } catch (const Error&) {
+    return false;
   }
 }
 

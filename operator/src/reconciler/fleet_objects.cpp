@@ -1,4 +1,6 @@
 // The Deployment and Service of one fleet, with the preStop hook injected.
+#include "reconciler/fleet_objects.h"
+
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -8,7 +10,6 @@
 #include "ingressx/core/error.h"
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/proxy/clone.h"
-#include "internal.h"
 
 namespace ingressx::op {
 

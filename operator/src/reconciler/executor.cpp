@@ -1,5 +1,5 @@
 // The writing half of a reconcile (executor.h).
-#include "executor.h"
+#include "reconciler/executor.h"
 
 #include <spdlog/spdlog.h>
 
@@ -14,7 +14,9 @@
 #include "ingressx/operator/cutover.h"
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/operator/runtime.h"
-#include "internal.h"
+#include "reconciler/analysis.h"
+#include "reconciler/fleet_objects.h"
+#include "reconciler/traffic_move.h"
 
 namespace ingressx::op {
 
