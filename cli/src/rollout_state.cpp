@@ -47,10 +47,17 @@ const json* find_step(const json& rollout, const std::string& name, size_t* inde
   return nullptr;
 }
 
-// The last traffic move of the rollout: TempFleet's shift-back/K, BlueGreen's shift/K, K the
-// number of cutover steps.
+// The last traffic move of the rollout: the last shift step of the plan the operator fixed
+// when it created the record (spec.plan). Records without one (older operators): TempFleet's
+// shift-back/K, BlueGreen's shift/K, K the number of cutover steps.
 std::string final_shift(const json& fleet, const json& rollout) {
   const json& rspec = field(rollout, "spec");
+  if (rspec.contains("plan") && rspec["plan"].is_array()) {
+    std::string last;
+    for (const auto& n : rspec["plan"])
+      if (n.is_string() && n.get<std::string>().rfind("shift", 0) == 0) last = n.get<std::string>();
+    if (!last.empty()) return last;
+  }
   std::string type = str_of(field(rspec, "strategy"), "type");
   if (type.empty()) type = str_of(field(field(fleet, "spec"), "strategy"), "type");
   size_t k = 1;

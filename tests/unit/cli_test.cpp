@@ -105,6 +105,18 @@ TEST_CASE("cli judge: --until shifted and drained follow the plan's last move", 
   r["status"]["steps"][1]["phase"] = "Running";
   CHECK(judge(f, &r, 3, Until::kShifted).state == State::kWaiting);
   CHECK_THROWS_AS(parse_until("finished"), CliError);
+  // The record's own plan names the last move (no re-derivation from the fleet's spec).
+  auto bg = rollout(2, "Progressing", "drain-blue",
+                    {{"shift/1", "Succeeded"}, {"shift/2", "Running"}, {"shift/3", "Pending"}});
+  bg["spec"]["plan"] = {"provision-green", "verify-green", "promote",    "shift/1",
+                        "shift/2",         "shift/3",      "drain-blue", "scale-down-blue"};
+  CHECK(judge(f, &bg, 3, Until::kShifted).state == State::kWaiting);
+  bg["status"]["steps"][1]["phase"] = "Succeeded";
+  CHECK(judge(f, &bg, 3, Until::kShifted).state == State::kWaiting);
+  bg["status"]["steps"][2]["phase"] = "Succeeded";
+  v = judge(f, &bg, 3, Until::kShifted);
+  CHECK(v.state == State::kDone);
+  CHECK_THAT(v.message, Catch::Contains("shift/3"));
 }
 
 TEST_CASE("cli output: jsonpath, durations, traffic", "[cli]") {
