@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "ingressx/api/names.h"
 
 namespace ingressx::cli {
 
@@ -74,9 +75,10 @@ std::string final_shift(const json& fleet, const json& rollout) {
 
 bool waiting_for_promotion(const json& rollout) {
   const json& st = field(rollout, "status");
-  if (const json* p = find_step(rollout, "promote"); p && str_of(*p, "phase") == "Running")
+  if (const json* p = find_step(rollout, "promote");
+      p && str_of(*p, "phase") == api::phase::kRunning)
     return true;
-  return str_of(st, "phase") == "Paused" && str_of(st, "currentStep") == "promote";
+  return str_of(st, "phase") == api::phase::kPaused && str_of(st, "currentStep") == "promote";
 }
 
 Verdict judge(const json& fleet, const json* rollout, int64_t min_generation, Until until) {
@@ -104,35 +106,35 @@ Verdict judge(const json& fleet, const json* rollout, int64_t min_generation, Un
   const std::string step = str_of(rst, "currentStep");
   auto with_msg = [](std::string s, const std::string& m) { return m.empty() ? s : s + ": " + m; };
 
-  if (rphase == "Failed") {
+  if (rphase == api::phase::kFailed) {
     return {S::kFailed,
             with_msg("rollout " + rname + " (revision " + std::to_string(upd) +
                          ") failed and was rolled back to revision " + std::to_string(cur),
                      rmsg)};
   }
-  if (rphase == "Aborted") {
+  if (rphase == api::phase::kAborted) {
     return {
         S::kFailed,
         with_msg("rollout " + rname + " (revision " + std::to_string(upd) + ") was aborted", rmsg)};
   }
-  if (phase == "Aborted") {
+  if (phase == api::phase::kAborted) {
     return {S::kFailed, with_msg(name + " is aborted (spec.abort)", str_of(st, "message"))};
   }
-  if (until == Until::kPaused && (phase == "Paused" || rphase == "Paused")) {
+  if (until == Until::kPaused && (phase == api::phase::kPaused || rphase == api::phase::kPaused)) {
     return {S::kDone, name + " is paused" + (step.empty() ? "" : " at step " + step)};
   }
-  if (rphase == "Succeeded" && settled) {
+  if (rphase == api::phase::kSucceeded && settled) {
     return {S::kDone, "revision " + std::to_string(upd) + " of " + name +
                           " is rolled out (rollout " + rname + " succeeded)"};
   }
-  if (!r && settled && phase == "Ready" && until != Until::kPaused) {
+  if (!r && settled && phase == api::phase::kReady && until != Until::kPaused) {
     return {S::kDone, name + " is at revision " + std::to_string(cur) + " (phase Ready)"};
   }
   if (r && (until == Until::kShifted || until == Until::kDrained)) {
     size_t shift_index = 0;
     std::string shift = final_shift(fleet, *r);
     const json* s = find_step(*r, shift, &shift_index);
-    bool shifted = s && str_of(*s, "phase") == "Succeeded";
+    bool shifted = s && str_of(*s, "phase") == api::phase::kSucceeded;
     if (shifted && until == Until::kShifted)
       return {S::kDone, "traffic is shifted (step " + shift + " succeeded)"};
     if (shifted) {
@@ -140,17 +142,17 @@ Verdict judge(const json& fleet, const json* rollout, int64_t min_generation, Un
       for (size_t i = shift_index + 1; i < steps.size(); ++i) {
         std::string n = str_of(steps[i], "name");
         if (n.rfind("drain-", 0) != 0) continue;
-        if (str_of(steps[i], "phase") == "Succeeded")
+        if (str_of(steps[i], "phase") == api::phase::kSucceeded)
           return {S::kDone, "drained (step " + n + " succeeded)"};
         break;
       }
     }
   }
-  if (r && rphase == "Paused" && waiting_for_promotion(*r) && until != Until::kPaused) {
+  if (r && rphase == api::phase::kPaused && waiting_for_promotion(*r) && until != Until::kPaused) {
     return {S::kPromotion, "rollout " + rname + " is waiting for promotion at step promote: run " +
                                "kubectl ingressx rollout promote " + name};
   }
-  if (phase == "Paused" || rphase == "Paused") {
+  if (phase == api::phase::kPaused || rphase == api::phase::kPaused) {
     return {S::kWaiting, name + " is paused" + (step.empty() ? "" : " at step " + step) +
                              " (kubectl ingressx rollout resume " + name + ")"};
   }
@@ -160,7 +162,7 @@ Verdict judge(const json& fleet, const json* rollout, int64_t min_generation, Un
     if (!step.empty()) what += ", step " + step;
     return {S::kWaiting, what};
   }
-  if (!settled && phase == "Degraded") {
+  if (!settled && phase == api::phase::kDegraded) {
     // Without the FleetRollout of the update revision the outcome is not known yet (the
     // operator may not have created it): keep waiting rather than guess.
     return {S::kWaiting,

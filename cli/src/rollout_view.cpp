@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ingressx/api/names.h"
 #include "ingressx/core/error.h"
 #include "output.h"
 #include "session.h"
@@ -36,11 +37,11 @@ const json& arr(const json& o, const char* k) {
 }
 
 const char* mark(const std::string& phase) {
-  if (phase == "Succeeded") return "✔";
-  if (phase == "Running") return "●";
-  if (phase == "Failed") return "✖";
-  if (phase == "Aborted") return "✖";
-  if (phase == "Skipped") return "-";
+  if (phase == api::phase::kSucceeded) return "✔";
+  if (phase == api::phase::kRunning) return "●";
+  if (phase == api::phase::kFailed) return "✖";
+  if (phase == api::phase::kAborted) return "✖";
+  if (phase == api::phase::kSkipped) return "-";
   return "○";
 }
 
@@ -173,7 +174,7 @@ class Progress {
         std::string phase = s_of(s, "phase");
         if (phases_[key] == phase) continue;
         phases_[key] = phase;
-        if (phase == "Pending") continue;
+        if (phase == api::phase::kPending) continue;
         std::string line = now + "  " + rname + "  step " + s_of(s, "name") + " " + phase;
         if (!arr(s, "traffic").empty()) line += "  traffic " + traffic_string(arr(s, "traffic"));
         if (!s_of(s, "message").empty()) line += "  " + s_of(s, "message");

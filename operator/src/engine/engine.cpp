@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "ingressx/api/names.h"
+
 namespace ingressx::op {
 
 namespace {
@@ -110,7 +112,7 @@ class Engine {
     }
     if (set_.abort) {
       steady();
-      set_phase("Aborted", "spec.abort is true: no rollout starts until it is false");
+      set_phase(api::phase::kAborted, "spec.abort is true: no rollout starts until it is false");
       if (retry_new) st().observed_retry = set_.retry;
       return;
     }
@@ -125,11 +127,12 @@ class Engine {
       steady();
       return;
     }
-    const bool last_failed_same = last && last->hash == st().update_hash &&
-                                  (last->phase == "Failed" || last->phase == "Aborted");
+    const bool last_failed_same =
+        last && last->hash == st().update_hash &&
+        (last->phase == api::phase::kFailed || last->phase == api::phase::kAborted);
     if (last_failed_same && !retry_new) {
       steady();
-      set_phase(last->phase == "Failed" ? "Degraded" : "Aborted",
+      set_phase(last->phase == api::phase::kFailed ? "Degraded" : "Aborted",
                 "the rollout of revision " + std::to_string(last->revision) + " ended " +
                     last->phase + ": " + last->message +
                     " (kubectl ingressx rollout retry, a template change or undo starts another)");
@@ -137,7 +140,7 @@ class Engine {
     }
     if (set_.paused) {
       steady();
-      set_phase("Paused",
+      set_phase(api::phase::kPaused,
                 "revision " + std::to_string(st().update_revision) + " waits: spec.paused is true");
       return;
     }
@@ -164,7 +167,7 @@ class Engine {
   // not show yet: take it (what finish() would have written), so that the same rollout is
   // not started again and abort/pause act on the fleet as it is.
   void adopt_outcome(const RolloutRecord& last) {
-    if (last.phase != "Succeeded" || last.revision <= st().current_revision) return;
+    if (last.phase != api::phase::kSucceeded || last.revision <= st().current_revision) return;
     st().current_revision = last.revision;
     st().current_hash = last.hash;
     st().active_fleet =
@@ -178,7 +181,7 @@ class Engine {
   // The fleet without a rollout: its active fleet at the current revision, all traffic on it.
   void steady() {
     if (st().current_revision == 0 || st().active_fleet.empty()) {
-      set_phase("Pending", "no revision has been rolled out yet");
+      set_phase(api::phase::kPending, "no revision has been rolled out yet");
       return;
     }
     const std::string& active = st().active_fleet;
@@ -195,14 +198,15 @@ class Engine {
     }
     const bool ready = o && o->exists && o->ready_replicas >= set_.replicas;
     if (!s_.traffic) {
-      set_phase("Degraded", "traffic split unknown: " + s_.traffic_error);
+      set_phase(api::phase::kDegraded, "traffic split unknown: " + s_.traffic_error);
       requeue(Millis{5000});
     } else if (!ready) {
-      set_phase("Degraded", "fleet " + active + ": " + std::to_string(o ? o->ready_replicas : 0) +
-                                "/" + std::to_string(set_.replicas) + " pods ready");
+      set_phase(api::phase::kDegraded, "fleet " + active + ": " +
+                                           std::to_string(o ? o->ready_replicas : 0) + "/" +
+                                           std::to_string(set_.replicas) + " pods ready");
       requeue(Millis{5000});
     } else {
-      set_phase("Ready",
+      set_phase(api::phase::kReady,
                 "revision " + std::to_string(st().current_revision) + " serves from " + active);
     }
   }
@@ -243,10 +247,10 @@ class Engine {
     return out;
   }
 
-  void set_phase(const std::string& phase, const std::string& message) {
-    st().phase = phase;
+  void set_phase(std::string_view phase, const std::string& message) {
+    st().phase = std::string(phase);
     st().message = message;
-    if (d_.log.empty()) d_.log = phase + ": " + message;
+    if (d_.log.empty()) d_.log = std::string(phase) + ": " + message;
   }
 
   void start_rollout(const std::string& trigger, const std::string& reason) {
@@ -286,7 +290,7 @@ class Engine {
     d_.new_rollout = true;
     event("Normal", "RolloutStarted",
           "revision " + std::to_string(n.revision) + " (" + trigger + "): " + reason);
-    set_phase("Progressing",
+    set_phase(api::phase::kProgressing,
               "rollout " + n.name + " to revision " + std::to_string(n.revision) + " started");
     requeue(Millis{0});
   }
@@ -351,8 +355,8 @@ class Engine {
     const bool aborting = !r().abort_reason.empty();
     if (set_.paused && !aborting) {
       r().phase = "Paused";
-      set_phase("Paused", "rollout " + r().name + " paused at " + r().current_step +
-                              " (spec.paused); traffic stays where it is");
+      set_phase(api::phase::kPaused, "rollout " + r().name + " paused at " + r().current_step +
+                                         " (spec.paused); traffic stays where it is");
       return;
     }
     const int idx = current_index();
@@ -423,11 +427,11 @@ class Engine {
     }
     // begin_abort() may have grown the plan: `step` is not valid any more.
     const std::string& msg = r().plan[static_cast<size_t>(idx)].message;
-    if (r().phase == "Paused")
-      set_phase("Paused", msg);
+    if (r().phase == api::phase::kPaused)
+      set_phase(api::phase::kPaused, msg);
     else
-      set_phase("Progressing", "rollout " + r().name + " step " + r().current_step +
-                                   (msg.empty() ? "" : ": " + msg));
+      set_phase(api::phase::kProgressing, "rollout " + r().name + " step " + r().current_step +
+                                              (msg.empty() ? "" : ": " + msg));
   }
 
   void finish() {
@@ -444,7 +448,7 @@ class Engine {
             r().name + ": revision " + std::to_string(r().revision) + " serves from " +
                 st().active_fleet);
       if (st().update_hash == st().current_hash) st().update_revision = st().current_revision;
-      set_phase("Ready",
+      set_phase(api::phase::kReady,
                 "revision " + std::to_string(r().revision) + " serves from " + st().active_fleet);
     } else {
       r().phase = r().failed ? "Failed" : "Aborted";

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "ingressx/api/names.h"
 #include "ingressx/operator/engine.h"
 
 namespace ingressx::op {
@@ -167,11 +168,11 @@ const char* to_string(StepPhase p) {
 }
 
 StepPhase step_phase_from(const std::string& s) {
-  if (s == "Running") return StepPhase::kRunning;
-  if (s == "Succeeded") return StepPhase::kSucceeded;
-  if (s == "Failed") return StepPhase::kFailed;
-  if (s == "Skipped") return StepPhase::kSkipped;
-  if (s == "Aborted") return StepPhase::kAborted;
+  if (s == api::phase::kRunning) return StepPhase::kRunning;
+  if (s == api::phase::kSucceeded) return StepPhase::kSucceeded;
+  if (s == api::phase::kFailed) return StepPhase::kFailed;
+  if (s == api::phase::kSkipped) return StepPhase::kSkipped;
+  if (s == api::phase::kAborted) return StepPhase::kAborted;
   return StepPhase::kPending;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "ingressx/api/defaults.h"
+#include "ingressx/api/names.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
@@ -55,10 +56,11 @@ json conditions_for(const FleetState& st, const Snapshot& s, int64_t gen, const 
   };
   const auto cut = cutover_condition(s);
   const std::vector<C> cs = {
-      {"Ready", st.phase == "Ready", "", ""},
-      {"Progressing", st.phase == "Progressing" || st.phase == "Paused", "", ""},
-      {"Degraded", st.phase == "Degraded", "", ""},
-      {"Paused", st.phase == "Paused", "", ""},
+      {"Ready", st.phase == api::phase::kReady, "", ""},
+      {"Progressing", st.phase == api::phase::kProgressing || st.phase == api::phase::kPaused, "",
+       ""},
+      {"Degraded", st.phase == api::phase::kDegraded, "", ""},
+      {"Paused", st.phase == api::phase::kPaused, "", ""},
       {"CutoverReady", cut.ok, cut.reason, cut.message}};
   json out = json::array();
   for (const auto& c : cs) {
@@ -389,7 +391,7 @@ void Executor::prune_history(const json& pf, const std::vector<json>& frs, const
   std::vector<const json*> finished;
   for (const auto& fr : frs) {
     const std::string phase = fr.value("status", json::object()).value("phase", "");
-    const bool done = phase == "Succeeded" || phase == "Failed" || phase == "Aborted";
+    const bool done = api::rollout_finished(phase);
     if (done && fr["spec"].value("revision", int64_t{0}) != st.current_revision &&
         fr["metadata"].value("name", "") != st.current_rollout)
       finished.push_back(&fr);

@@ -8,6 +8,7 @@
 
 #include "cutover/cutover_factory.h"
 #include "cutover/tcp.h"
+#include "ingressx/api/names.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
@@ -401,7 +402,7 @@ struct Operator::Impl {
             continue;
           o.pods++;
           const json pst = pod.value("status", json::object());
-          if (pst.value("phase", "") != "Running") continue;
+          if (pst.value("phase", "") != api::phase::kRunning) continue;
           std::optional<int64_t> n;
           try {
             n = pod_connections(*http, pf["spec"].value("proxy", json::object()),

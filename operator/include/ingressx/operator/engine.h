@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include "ingressx/api/names.h"
+
 namespace ingressx::op {
 
 using Millis = std::chrono::milliseconds;
@@ -126,7 +128,7 @@ struct RolloutRecord {
   std::string abort_reason;  // set when the abort steps were appended
   bool failed = false;       // the abort was caused by a failure (gate, deadline)
 
-  bool finished() const { return phase == "Succeeded" || phase == "Failed" || phase == "Aborted"; }
+  bool finished() const { return api::rollout_finished(phase); }
 };
 
 // What the executor saw of one fleet (Deployment + Service + pods).
