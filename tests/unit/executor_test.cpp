@@ -5,6 +5,7 @@
 // from a FakeClock.
 #include "reconciler/executor.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "ingressx/core/clock.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/events.h"
+#include "ingressx/core/failpoint.h"
 #include "ingressx/core/kubeconfig.h"
 #include "ingressx/operator/cutover.h"
 #include "ingressx/operator/fleet_spec.h"
@@ -512,3 +514,61 @@ TEST_CASE("executor: a provider move that fails once anywhere in a rollout is ma
   else
     CHECK(moves.size() == 2);
 }
+
+#if INGRESSX_FAILPOINTS_ENABLED
+// The executor's failpoints, armed to fail once each (an `after` point: the write was made,
+// its answer lost), as tests/e2e/operator_faults.sh does on the cluster: each fires where
+// the protocol says, and the rollout still ends Succeeded with every planned step once and
+// exactly the planned moves. (The take-out of a deleted fleet has its own case below: after
+// a failed fleet-delete.after the next pass sees the fleet gone and makes no take-out.)
+TEST_CASE("executor: every write's failpoint fails once and the rollout still succeeds",
+          "[executor][faults]") {
+  const std::string strategy = GENERATE(as<std::string>{}, "TempFleet", "BlueGreen");
+  CAPTURE(strategy);
+  Rig rig(strategy);
+  rig.until_finished("edge-r1");
+  rig.change_template("nginx:2");
+  const size_t from = rig.provider.moves.size();
+  const std::vector<std::string> points = {
+      "rollout-create.after", "rollout-status.before", "rollout-status.after",
+      "fleet-status.before",  "fleet-status.after",    "fleet-apply.before",
+      "fleet-apply.after",    "traffic.before",        "traffic.after",
+      "fleet-delete.before",  "fleet-delete.after"};
+  std::string spec;
+  for (const auto& p : points) spec += (spec.empty() ? "" : ";") + p + "=error@1";
+  failpoint::arm(spec);
+  rig.until_finished("edge-r2");
+  const auto fired = failpoint::history();
+  failpoint::arm("");
+  for (const auto& p : points) {
+    INFO(p);
+    CHECK(std::find(fired.begin(), fired.end(), p + "!") != fired.end());
+  }
+  const json* fr = rig.rollout("edge-r2");
+  REQUIRE(fr);
+  CHECK((*fr)["status"]["phase"] == "Succeeded");
+  CHECK(phases(*fr) == all_done(*fr));
+  const auto moves = moves_of(rig.provider, from);
+  if (strategy == "TempFleet")
+    CHECK(moves == std::vector<std::string>{"edge=50,edge-temp=50", "edge-temp=100",
+                                            "edge=50,edge-temp=50", "edge=100"});
+  else
+    CHECK(moves == std::vector<std::string>{"edge-blue=50,edge-green=50", "edge-green=100"});
+}
+
+TEST_CASE("executor: a failed take-out of the deleted fleet is logged; the rollout goes on",
+          "[executor][faults]") {
+  Rig rig;
+  rig.until_finished("edge-r1");
+  rig.change_template("nginx:2");
+  failpoint::arm("traffic-takeout.before=error@1");
+  rig.until_finished("edge-r2");
+  const auto fired = failpoint::history();
+  failpoint::arm("");
+  CHECK(std::find(fired.begin(), fired.end(), "traffic-takeout.before!") != fired.end());
+  const json* fr = rig.rollout("edge-r2");
+  REQUIRE(fr);
+  CHECK((*fr)["status"]["phase"] == "Succeeded");
+  CHECK(phases(*fr) == all_done(*fr));
+}
+#endif
