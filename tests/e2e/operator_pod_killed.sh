@@ -12,8 +12,9 @@
 # shellcheck source=tests/e2e/operator_lib.sh
 . "$(dirname "$0")/operator_lib.sh"
 opx_setup
-# Drains of 20 s at least: time to see 0 connections, kill a pod and see its replacement.
-OPX_MIN_DRAIN=20s
+# Drains of 40 s at least: the load's 20 s requests end about 20 s after the shift, and
+# the drain still has time then to see 0 connections, lose a pod and count its replacement.
+OPX_MIN_DRAIN=40s
 opx_prepare TempFleet '[{weight: 50, pause: 5s}, {weight: 100}]'
 opx_start_operator main
 opx_fleet_up edge-primary edge
