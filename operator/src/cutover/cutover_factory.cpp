@@ -6,6 +6,7 @@
 
 #include "cutover/cutover_kube.h"
 #include "cutover/cutover_rfc2136.h"
+#include "ingressx/api/defaults.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/cutover.h"
@@ -35,13 +36,13 @@ std::unique_ptr<CutoverProvider> make_rfc2136(const json& r, const CutoverContex
   cfg.zone = r.value("zone", "");
   for (const auto& n : r.value("names", json::array()))
     if (n.is_string()) cfg.names.push_back(n.get<std::string>());
-  cfg.ttl = r.value("ttl", 30);
+  cfg.ttl = r.value("ttl", api::defaults::kDnsTtl);
   cfg.key_name = r.value("tsigKeyName", "");
-  cfg.algorithm = r.value("algorithm", "hmac-sha256");
+  cfg.algorithm = r.value("algorithm", api::defaults::kTsigAlgorithm);
   cfg.fleet_addresses = ctx.fleet_addresses;
   const json ref = r.value("tsigSecretRef", json::object());
   const std::string secret_name = ref.value("name", "");
-  const std::string secret_key = ref.value("key", "secret");
+  const std::string secret_key = ref.value("key", api::defaults::kTsigKey);
   Client* client = ctx.client;
   const std::string ns = ctx.ns;
   // Read when an UPDATE is signed (read() needs no key), so a missing Secret shows up as
@@ -69,7 +70,7 @@ std::unique_ptr<CutoverProvider> make_external_dns(
   cfg.ns = ctx.ns;
   cfg.fleets = fleet_list(fleets);
   cfg.hostname = x.value("hostname", "");
-  cfg.ttl = x.value("ttl", 30);
+  cfg.ttl = x.value("ttl", api::defaults::kDnsTtl);
   cfg.set_identifier = x.value("setIdentifier", "");
   for (const auto& n : x.value("nameservers", json::array()))
     if (n.is_string()) cfg.nameservers.push_back(n.get<std::string>());

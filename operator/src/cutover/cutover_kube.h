@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ingressx/api/defaults.h"
 #include "ingressx/operator/cutover.h"
 
 namespace ingressx {
@@ -67,7 +68,7 @@ std::unique_ptr<CutoverProvider> make_service_annotations_cutover(
 // answers back to a fleet. DNS steps are 100/0 (no weighted records). <prefix> is
 // external-dns's --annotation-prefix: "external-dns.kubernetes.io/" since v0.22,
 // "external-dns.alpha.kubernetes.io/" before.
-inline constexpr const char* kExternalDnsPrefix = "external-dns.kubernetes.io/";
+inline constexpr const char* kExternalDnsPrefix = api::defaults::kAnnotationPrefix;
 struct ExternalDnsCutoverConfig {
   Client* client = nullptr;
   std::string ns;                   // the fleets' namespace

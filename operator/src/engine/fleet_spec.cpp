@@ -163,7 +163,7 @@ RolloutRecord rollout_from(const json& fr) {
   r.reason = str(spec, "reason");
   const auto& strategy = at_or_null(spec, "strategy");
   r.strategy = strategy_from(strategy);
-  r.manual_promotion = str(strategy, "promotion", "Automatic") == "Manual";
+  r.manual_promotion = str(strategy, "promotion", api::defaults::kPromotion) == "Manual";
   r.steps = steps_from(at_or_null(spec, "cutover"));
   r.old_colour = str(ann, "ingressx.io/old-colour");
   r.new_colour = str(ann, "ingressx.io/new-colour");
