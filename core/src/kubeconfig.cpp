@@ -363,5 +363,4 @@ RestConfig in_cluster_config(const Environment& env, const std::string& sa_dir) 
   return cfg;
 }
 
-
 }  // namespace ingressx

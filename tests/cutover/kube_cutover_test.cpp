@@ -24,12 +24,12 @@
 #include "api_fixtures.h"
 #include "bind_lab.h"
 #include "controlplane.h"
+#include "cutover/cutover_factory.h"
 #include "cutover/cutover_kube.h"
 #include "ingressx/core/client.h"
 #include "ingressx/core/error.h"
 #include "ingressx/core/yaml.h"
 #include "ingressx/operator/cutover.h"
-#include "cutover/cutover_factory.h"
 #include "reconciler/fleet_objects.h"
 #include "reconciler/traffic_move.h"
 

@@ -486,4 +486,3 @@ TEST_CASE("step names decode to what they do", "[engine]") {
   CHECK(sd->kind == StepKind::kRemove);
   CHECK_FALSE(step_of("scale-down-blue", r));
 }
-

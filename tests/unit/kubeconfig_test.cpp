@@ -359,4 +359,3 @@ TEST_CASE("Environment reads vars, then the process environment if allowed", "[k
   CHECK_FALSE(env_of({}).get("INGRESSX_KUBECONFIG_TEST").has_value());
   unsetenv("INGRESSX_KUBECONFIG_TEST");
 }
-

@@ -11,16 +11,15 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "cutover/cutover_factory.h"
+#include "cutover/tcp.h"
 #include "ingressx/core/error.h"
 #include "ingressx/operator/fleet_spec.h"
 #include "ingressx/operator/runtime.h"
-#include "cutover/tcp.h"
 #include "reconciler/analysis.h"
 #include "reconciler/fleet_objects.h"
 #include "reconciler/pod_connections.h"
 #include "reconciler/traffic_move.h"
-#include "cutover/cutover_factory.h"
-#include "cutover/tcp.h"
 
 using namespace ingressx;
 using namespace ingressx::op;
