@@ -31,6 +31,11 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kNs = "ns";
+// The moves a rollout of engine_world's fleet (steps 50 then 100) makes, as moves_of() folds
+// them.
+const std::vector<std::string> kTempFleetMoves = {"edge=50,edge-temp=50", "edge-temp=100",
+                                                  "edge=50,edge-temp=50", "edge=100"};
+const std::vector<std::string> kBlueGreenMoves = {"edge-blue=50,edge-green=50", "edge-green=100"};
 const std::string kFleetPath = "/apis/ingressx.io/v1alpha1/namespaces/ns/proxyfleets/edge";
 
 class Sink final : public EventSink {
@@ -397,9 +402,7 @@ TEST_CASE("executor: a failed traffic move is remembered with backoff on the inj
   const size_t from = rig.provider.moves.size();
   rig.until_finished("edge-r2");
   CHECK(phases(*rig.rollout("edge-r2")) == all_done(*rig.rollout("edge-r2")));
-  CHECK(moves_of(rig.provider, from) ==
-        std::vector<std::string>{"edge=50,edge-temp=50", "edge-temp=100", "edge=50,edge-temp=50",
-                                 "edge=100"});
+  CHECK(moves_of(rig.provider, from) == kTempFleetMoves);
   rig.exec->report_cutover_failures("ns/edge", s = Snapshot{});
   CHECK(s.cutover_failures == 0);
 }
@@ -470,9 +473,7 @@ TEST_CASE("executor: a whole rollout survives one failed or lost write of any ki
   REQUIRE(fr);
   CHECK((*fr)["status"]["phase"] == "Succeeded");
   CHECK(phases(*fr) == all_done(*fr));
-  CHECK(moves_of(rig.provider, from) ==
-        std::vector<std::string>{"edge=50,edge-temp=50", "edge-temp=100", "edge=50,edge-temp=50",
-                                 "edge=100"});
+  CHECK(moves_of(rig.provider, from) == kTempFleetMoves);
   // The fault fired.
   CHECK(rig.api->faults.empty());
   // A refused write fails its pass (retries exhausted); nothing is skipped because of it.
@@ -509,8 +510,7 @@ TEST_CASE("executor: a provider move that fails once anywhere in a rollout is ma
   CHECK(phases(*fr) == all_done(*fr));
   const auto moves = moves_of(rig.provider, from);
   if (strategy == "TempFleet")
-    CHECK(moves == std::vector<std::string>{"edge=50,edge-temp=50", "edge-temp=100",
-                                            "edge=50,edge-temp=50", "edge=100"});
+    CHECK(moves == kTempFleetMoves);
   else
     CHECK(moves.size() == 2);
 }
@@ -550,10 +550,9 @@ TEST_CASE("executor: every write's failpoint fails once and the rollout still su
   CHECK(phases(*fr) == all_done(*fr));
   const auto moves = moves_of(rig.provider, from);
   if (strategy == "TempFleet")
-    CHECK(moves == std::vector<std::string>{"edge=50,edge-temp=50", "edge-temp=100",
-                                            "edge=50,edge-temp=50", "edge=100"});
+    CHECK(moves == kTempFleetMoves);
   else
-    CHECK(moves == std::vector<std::string>{"edge-blue=50,edge-green=50", "edge-green=100"});
+    CHECK(moves == kBlueGreenMoves);
 }
 
 TEST_CASE("executor: a failed take-out of the deleted fleet is logged; the rollout goes on",
